@@ -1,0 +1,210 @@
+//! Server functions behind the UI's forms. Thin: find the caller, call a service,
+//! turn its error into a message in the caller's language.
+
+use crate::domain::account::{IssuedToken, TokenInfo, UserRecord};
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use crate::auth::CurrentUser;
+    use crate::i18n::{request_lang, Lang};
+    use crate::services::{Actor, ServiceError};
+    use crate::state::AppState;
+    use leptos::prelude::*;
+
+    pub fn state() -> AppState {
+        expect_context::<AppState>()
+    }
+
+    fn parts() -> Option<http::request::Parts> {
+        use_context::<http::request::Parts>()
+    }
+
+    pub fn lang() -> Lang {
+        parts().map(|p| request_lang(&p.headers)).unwrap_or_default()
+    }
+
+    pub fn current_user() -> Result<CurrentUser, ServerFnError> {
+        parts()
+            .and_then(|p| p.extensions.get::<CurrentUser>().cloned())
+            .ok_or_else(|| {
+                ServerFnError::new(lang().pick(
+                    "Your session has ended. Please sign in again.",
+                    "Ihre Sitzung ist abgelaufen. Bitte erneut anmelden.",
+                ))
+            })
+    }
+
+    pub fn actor() -> Result<Actor, ServerFnError> {
+        current_user().map(|c| Actor::User(c.user))
+    }
+
+    pub fn fail(e: ServiceError) -> ServerFnError {
+        if e.is_internal() {
+            tracing::error!(error = %e, "server function failed");
+        }
+        ServerFnError::new(e.user_message(lang()))
+    }
+}
+
+/// The message to show for a failed server function.
+pub fn error_text(e: &ServerFnError) -> String {
+    match e {
+        ServerFnError::ServerError(m) => m.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[server]
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+    confirm_password: String,
+) -> Result<(), ServerFnError> {
+    use crate::services::{accounts, ServiceError};
+    let me = ssr::current_user()?;
+    if new_password != confirm_password {
+        return Err(ssr::fail(ServiceError::invalid(
+            "confirm_password",
+            "The two new passwords differ.",
+            "Die beiden neuen Passwörter stimmen nicht überein.",
+        )));
+    }
+    let state = ssr::state();
+    let epoch = accounts::change_password(&state.pool, me.user.id, &current_password, &new_password)
+        .await
+        .map_err(ssr::fail)?;
+    let session = leptos_axum::extract::<tower_sessions::Session>().await?;
+    crate::auth::adopt_epoch(&session, epoch)
+        .await
+        .map_err(ssr::fail)?;
+    Ok(())
+}
+
+#[server]
+pub async fn list_tokens() -> Result<Vec<TokenInfo>, ServerFnError> {
+    let me = ssr::current_user()?;
+    crate::services::tokens::list(&ssr::state().pool, me.user.id)
+        .await
+        .map_err(ssr::fail)
+}
+
+#[server]
+pub async fn issue_token(name: String) -> Result<IssuedToken, ServerFnError> {
+    let me = ssr::current_user()?;
+    crate::services::tokens::issue(&ssr::state().pool, me.user.id, &name)
+        .await
+        .map_err(ssr::fail)
+}
+
+#[server]
+pub async fn revoke_token(token_id: i64) -> Result<(), ServerFnError> {
+    let me = ssr::current_user()?;
+    crate::services::tokens::revoke(&ssr::state().pool, me.user.id, token_id)
+        .await
+        .map_err(ssr::fail)
+}
+
+#[server]
+pub async fn list_users() -> Result<Vec<UserRecord>, ServerFnError> {
+    let actor = ssr::actor()?;
+    crate::services::accounts::list_users(&ssr::state().pool, &actor)
+        .await
+        .map_err(ssr::fail)
+}
+
+/// Role checkboxes arrive as one optional field each, so the form works without JavaScript.
+#[allow(clippy::too_many_arguments)]
+#[server]
+pub async fn create_user(
+    email: String,
+    name: String,
+    password: String,
+    role_admin: Option<String>,
+    role_release_captain: Option<String>,
+    role_product_owner: Option<String>,
+    role_engineer: Option<String>,
+    role_viewer: Option<String>,
+) -> Result<UserRecord, ServerFnError> {
+    use crate::services::accounts::{create_user, NewUser};
+    let actor = ssr::actor()?;
+    let roles = checked_roles([
+        role_admin,
+        role_release_captain,
+        role_product_owner,
+        role_engineer,
+        role_viewer,
+    ]);
+    create_user(
+        &ssr::state().pool,
+        &actor,
+        NewUser {
+            email,
+            name,
+            password,
+            roles,
+        },
+    )
+    .await
+    .map_err(ssr::fail)
+}
+
+#[server]
+pub async fn update_user_roles(
+    user_id: i64,
+    role_admin: Option<String>,
+    role_release_captain: Option<String>,
+    role_product_owner: Option<String>,
+    role_engineer: Option<String>,
+    role_viewer: Option<String>,
+) -> Result<UserRecord, ServerFnError> {
+    use crate::services::accounts::{update_user, UserChange};
+    let actor = ssr::actor()?;
+    let roles = checked_roles([
+        role_admin,
+        role_release_captain,
+        role_product_owner,
+        role_engineer,
+        role_viewer,
+    ]);
+    update_user(
+        &ssr::state().pool,
+        &actor,
+        user_id,
+        UserChange {
+            roles: Some(roles),
+            disabled: None,
+        },
+    )
+    .await
+    .map_err(ssr::fail)
+}
+
+#[server]
+pub async fn set_user_disabled(user_id: i64, disabled: bool) -> Result<UserRecord, ServerFnError> {
+    use crate::services::accounts::{update_user, UserChange};
+    let actor = ssr::actor()?;
+    update_user(
+        &ssr::state().pool,
+        &actor,
+        user_id,
+        UserChange {
+            roles: None,
+            disabled: Some(disabled),
+        },
+    )
+    .await
+    .map_err(ssr::fail)
+}
+
+/// Maps the five role checkboxes, in `Role::ALL` order, to role names.
+#[cfg(feature = "ssr")]
+fn checked_roles(boxes: [Option<String>; 5]) -> Vec<String> {
+    use crate::domain::account::Role;
+    Role::ALL
+        .iter()
+        .zip(boxes)
+        .filter(|(_, checked)| checked.is_some())
+        .map(|(role, _)| role.as_str().to_string())
+        .collect()
+}

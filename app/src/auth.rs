@@ -1,0 +1,97 @@
+//! Sessions and credentials on the server: what a session stores, and who is asking.
+
+use crate::domain::account::UserInfo;
+use crate::services::accounts::{self, SignedIn};
+use crate::services::ServiceError;
+use crate::state::AppState;
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+const SESSION_KEY: &str = "auth";
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct SessionAuth {
+    user_id: i64,
+    session_epoch: i32,
+    /// Unix seconds; the absolute session lifetime counts from here.
+    signed_in_at: i64,
+}
+
+/// How the current request proved who it is. Some actions (signing a Go/No-Go) demand a
+/// browser session and refuse API tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Credential {
+    Session,
+    Token,
+}
+
+/// The authenticated caller, put into the request's extensions by the auth middleware.
+#[derive(Clone, Debug)]
+pub struct CurrentUser {
+    pub user: UserInfo,
+    pub via: Credential,
+}
+
+fn session_err(e: tower_sessions::session::Error) -> ServiceError {
+    ServiceError::Internal(format!("session store: {e}"))
+}
+
+/// Signs the session in. The session id is cycled so an id known before sign-in
+/// (session fixation) is worthless afterwards.
+pub async fn start_session(session: &Session, signed_in: &SignedIn) -> Result<(), ServiceError> {
+    session.cycle_id().await.map_err(session_err)?;
+    session
+        .insert(
+            SESSION_KEY,
+            SessionAuth {
+                user_id: signed_in.user.id,
+                session_epoch: signed_in.session_epoch,
+                signed_in_at: Utc::now().timestamp(),
+            },
+        )
+        .await
+        .map_err(session_err)
+}
+
+/// Keeps the current session valid after the user's session epoch moved on
+/// (their own password change), while every other session of theirs ends.
+pub async fn adopt_epoch(session: &Session, session_epoch: i32) -> Result<(), ServiceError> {
+    let Some(mut auth) = session
+        .get::<SessionAuth>(SESSION_KEY)
+        .await
+        .map_err(session_err)?
+    else {
+        return Ok(());
+    };
+    auth.session_epoch = session_epoch;
+    session.cycle_id().await.map_err(session_err)?;
+    session.insert(SESSION_KEY, auth).await.map_err(session_err)
+}
+
+pub async fn end_session(session: &Session) -> Result<(), ServiceError> {
+    session.flush().await.map_err(session_err)
+}
+
+/// The user signed in to this session, if the session is still good: not past its
+/// absolute lifetime, the account not disabled, and no password change since.
+/// A session that is no longer good is ended on the spot.
+pub async fn session_user(state: &AppState, session: &Session) -> Result<Option<UserInfo>, ServiceError> {
+    let Some(auth) = session
+        .get::<SessionAuth>(SESSION_KEY)
+        .await
+        .map_err(session_err)?
+    else {
+        return Ok(None);
+    };
+    let age = Utc::now().timestamp() - auth.signed_in_at;
+    let user = if age >= 0 && (age as u64) < state.auth.absolute_timeout.as_secs() {
+        accounts::session_user(&state.pool, auth.user_id, auth.session_epoch).await?
+    } else {
+        None
+    };
+    if user.is_none() {
+        end_session(session).await?;
+    }
+    Ok(user)
+}

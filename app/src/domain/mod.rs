@@ -1,0 +1,4 @@
+//! The release domain: pure rules shared by the server and the browser.
+//! No I/O and no clock reads here; callers pass `now` in.
+
+pub mod account;

@@ -1,0 +1,105 @@
+//! German and English. Texts stay next to each other at the place they are shown
+//! (`lang.pick("Log in", "Anmelden")`), so a missing translation is visible in review.
+
+use serde::{Deserialize, Serialize};
+
+pub const LANG_COOKIE: &str = "shipgate_lang";
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    #[default]
+    En,
+    De,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::De => "de",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Lang> {
+        let primary = code.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+        match primary.as_str() {
+            "en" => Some(Lang::En),
+            "de" => Some(Lang::De),
+            _ => None,
+        }
+    }
+
+    /// Picks the best supported language from an `Accept-Language` header by q-value.
+    pub fn from_accept_language(header: &str) -> Option<Lang> {
+        let mut best: Option<(Lang, f32)> = None;
+        for part in header.split(',') {
+            let mut pieces = part.split(';');
+            let tag = pieces.next().unwrap_or_default();
+            let q = pieces
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            if let Some(lang) = Lang::from_code(tag) {
+                if q > 0.0 && best.is_none_or(|(_, bq)| q > bq) {
+                    best = Some((lang, q));
+                }
+            }
+        }
+        best.map(|(l, _)| l)
+    }
+
+    /// The language for a request: the remembered choice, else the browser's preference.
+    pub fn negotiate(cookie: Option<&str>, accept_language: Option<&str>) -> Lang {
+        cookie
+            .and_then(Lang::from_code)
+            .or_else(|| accept_language.and_then(Lang::from_accept_language))
+            .unwrap_or_default()
+    }
+
+    pub fn pick(self, en: &'static str, de: &'static str) -> &'static str {
+        match self {
+            Lang::En => en,
+            Lang::De => de,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_prefers_highest_q() {
+        assert_eq!(Lang::from_accept_language("de-DE,de;q=0.9,en;q=0.8"), Some(Lang::De));
+        assert_eq!(Lang::from_accept_language("fr-FR, en;q=0.5, de;q=0.4"), Some(Lang::En));
+        assert_eq!(Lang::from_accept_language("en;q=0.3, de;q=0.7"), Some(Lang::De));
+        assert_eq!(Lang::from_accept_language("fr, it"), None);
+        assert_eq!(Lang::from_accept_language("de;q=0"), None);
+    }
+
+    #[test]
+    fn remembered_choice_beats_browser() {
+        assert_eq!(Lang::negotiate(Some("en"), Some("de")), Lang::En);
+        assert_eq!(Lang::negotiate(Some("xx"), Some("de-AT")), Lang::De);
+        assert_eq!(Lang::negotiate(None, None), Lang::En);
+    }
+}
+
+/// The language of an HTTP request: the `shipgate_lang` cookie, else `Accept-Language`.
+#[cfg(feature = "ssr")]
+pub fn request_lang(headers: &http::HeaderMap) -> Lang {
+    let cookie = headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| {
+            let (k, v) = c.trim().split_once('=')?;
+            (k == LANG_COOKIE).then_some(v)
+        });
+    let accept = headers
+        .get(http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    Lang::negotiate(cookie, accept)
+}

@@ -1,0 +1,96 @@
+use crate::i18n::Lang;
+
+/// What can go wrong in a use case. Edges map it to HTTP statuses or page messages;
+/// internal detail (`Db`, `Internal`) is logged there and never shown.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{field}: {en}")]
+    Invalid {
+        field: &'static str,
+        en: &'static str,
+        de: &'static str,
+    },
+    #[error("not found")]
+    NotFound,
+    #[error("{en}")]
+    Conflict { en: &'static str, de: &'static str },
+    #[error("forbidden")]
+    Forbidden,
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    #[error("too many attempts, retry in {retry_after_secs} s")]
+    Throttled { retry_after_secs: u64 },
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ServiceError {
+    pub fn invalid(field: &'static str, en: &'static str, de: &'static str) -> Self {
+        ServiceError::Invalid { field, en, de }
+    }
+
+    /// A stable, machine-readable code for the API.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ServiceError::Invalid { .. } => "validation_failed",
+            ServiceError::NotFound => "not_found",
+            ServiceError::Conflict { .. } => "conflict",
+            ServiceError::Forbidden => "forbidden",
+            ServiceError::InvalidCredentials => "invalid_credentials",
+            ServiceError::Throttled { .. } => "too_many_requests",
+            ServiceError::Db(_) | ServiceError::Internal(_) => "internal",
+        }
+    }
+
+    /// The message a person may see, in their language. Never internal detail.
+    pub fn user_message(&self, lang: Lang) -> String {
+        match self {
+            ServiceError::Invalid { en, de, .. } | ServiceError::Conflict { en, de } => {
+                lang.pick(en, de).to_string()
+            }
+            ServiceError::NotFound => lang.pick("Not found.", "Nicht gefunden.").into(),
+            ServiceError::Forbidden => lang
+                .pick(
+                    "You are not allowed to do this.",
+                    "Dafür fehlt Ihnen die Berechtigung.",
+                )
+                .into(),
+            ServiceError::InvalidCredentials => lang
+                .pick(
+                    "Unknown email or wrong password.",
+                    "Unbekannte E-Mail-Adresse oder falsches Passwort.",
+                )
+                .into(),
+            ServiceError::Throttled { retry_after_secs } => match lang {
+                Lang::En => format!(
+                    "Too many failed sign-in attempts. Try again in {} minutes.",
+                    retry_after_secs.div_ceil(60)
+                ),
+                Lang::De => format!(
+                    "Zu viele fehlgeschlagene Anmeldeversuche. Bitte in {} Minuten erneut versuchen.",
+                    retry_after_secs.div_ceil(60)
+                ),
+            },
+            ServiceError::Db(_) | ServiceError::Internal(_) => lang
+                .pick(
+                    "Something went wrong on our side. Nothing was changed; please try again.",
+                    "Auf unserer Seite ist ein Fehler aufgetreten. Es wurde nichts geändert; bitte erneut versuchen.",
+                )
+                .into(),
+        }
+    }
+
+    pub fn is_internal(&self) -> bool {
+        matches!(self, ServiceError::Db(_) | ServiceError::Internal(_))
+    }
+}
+
+/// Turns a unique-constraint violation into a conflict the user can act on.
+pub fn unique_violation_as(err: sqlx::Error, conflict: ServiceError) -> ServiceError {
+    match &err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => conflict,
+        _ => ServiceError::Db(err),
+    }
+}

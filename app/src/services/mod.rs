@@ -1,0 +1,29 @@
+//! Server-side use cases. Both the UI's server functions and the REST API call these,
+//! so each rule about accounts is enforced in exactly one place.
+
+pub mod accounts;
+pub mod error;
+pub mod passwords;
+pub mod throttle;
+pub mod tokens;
+
+pub use error::ServiceError;
+
+use crate::domain::account::UserInfo;
+
+/// Who is asking: a signed-in person, or the operator at the command line.
+#[derive(Clone, Debug)]
+pub enum Actor {
+    Cli,
+    User(UserInfo),
+}
+
+impl Actor {
+    pub fn require_admin(&self) -> Result<(), ServiceError> {
+        match self {
+            Actor::Cli => Ok(()),
+            Actor::User(u) if u.is_admin() => Ok(()),
+            Actor::User(_) => Err(ServiceError::Forbidden),
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! Personal API tokens for machines (CI/CD). Shown once, stored as sha256, revocable.
+
+use super::ServiceError;
+use crate::domain::account::{parse_roles, IssuedToken, TokenInfo, UserInfo};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+
+const TOKEN_PREFIX: &str = "sg_";
+
+fn digest(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+pub async fn issue(pool: &PgPool, user_id: i64, name: &str) -> Result<IssuedToken, ServiceError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ServiceError::invalid(
+            "name",
+            "Give the token a name of 1 to 100 characters, e.g. the pipeline that uses it.",
+            "Bitte dem Token einen Namen mit 1 bis 100 Zeichen geben, z. B. die Pipeline, die es nutzt.",
+        ));
+    }
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let secret = format!("{TOKEN_PREFIX}{}", hex::encode(bytes));
+    let prefix: String = secret.chars().take(TOKEN_PREFIX.len() + 6).collect();
+    let row = sqlx::query!(
+        "INSERT INTO api_tokens (user_id, name, token_hash, prefix) VALUES ($1, $2, $3, $4)
+         RETURNING id, created_at AS \"created_at: DateTime<Utc>\"",
+        user_id,
+        name,
+        digest(&secret),
+        prefix
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(IssuedToken {
+        token: TokenInfo {
+            id: row.id,
+            name: name.to_string(),
+            prefix,
+            created_at: row.created_at,
+            last_used_at: None,
+            revoked_at: None,
+        },
+        secret,
+    })
+}
+
+pub async fn list(pool: &PgPool, user_id: i64) -> Result<Vec<TokenInfo>, ServiceError> {
+    Ok(sqlx::query_as!(
+        TokenInfo,
+        r#"SELECT id, name, prefix,
+                  created_at AS "created_at: DateTime<Utc>",
+                  last_used_at AS "last_used_at: DateTime<Utc>",
+                  revoked_at AS "revoked_at: DateTime<Utc>"
+           FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC, id DESC"#,
+        user_id
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Revokes one of the user's own tokens. Revoking twice is harmless.
+pub async fn revoke(pool: &PgPool, user_id: i64, token_id: i64) -> Result<(), ServiceError> {
+    let found = sqlx::query!(
+        "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, now())
+         WHERE id = $1 AND user_id = $2",
+        token_id,
+        user_id
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
+    if found == 0 {
+        return Err(ServiceError::NotFound);
+    }
+    Ok(())
+}
+
+/// The active user a bearer token belongs to, if the token is valid and not revoked.
+pub async fn authenticate(pool: &PgPool, secret: &str) -> Result<Option<UserInfo>, ServiceError> {
+    if !secret.starts_with(TOKEN_PREFIX) {
+        return Ok(None);
+    }
+    // last_used_at is refreshed at most once a minute, so a busy pipeline does not turn
+    // every read into a write.
+    let row = sqlx::query!(
+        r#"WITH hit AS (
+               SELECT t.id AS token_id, u.id, u.email, u.name, u.roles
+               FROM api_tokens t JOIN users u ON u.id = t.user_id
+               WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND NOT u.disabled
+           ), touch AS (
+               UPDATE api_tokens SET last_used_at = now()
+               WHERE id IN (SELECT token_id FROM hit)
+                 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
+           )
+           SELECT id AS "id!", email AS "email!", name AS "name!", roles AS "roles!" FROM hit"#,
+        digest(secret)
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| UserInfo {
+        id: r.id,
+        email: r.email,
+        name: r.name,
+        roles: parse_roles(&r.roles).unwrap_or_default(),
+    }))
+}

@@ -1,0 +1,43 @@
+//! What every request handler and server function can reach.
+
+use crate::services::throttle::LoginThrottle;
+use axum::extract::FromRef;
+use leptos::prelude::LeptosOptions;
+use sqlx::PgPool;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct AuthSettings {
+    /// A session ends after this long without a request.
+    pub idle_timeout: Duration,
+    /// A session ends this long after sign-in, however active.
+    pub absolute_timeout: Duration,
+    /// Cookies get the `Secure` flag when the public base URL is https.
+    pub secure_cookies: bool,
+}
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub pool: PgPool,
+    pub auth: Arc<AuthSettings>,
+    pub throttle: Arc<LoginThrottle>,
+    /// Once an account exists the first-admin registration is closed for good; remembering
+    /// that saves a query on every page.
+    pub set_up: Arc<AtomicBool>,
+}
+
+impl AppState {
+    pub async fn is_set_up(&self) -> Result<bool, crate::services::ServiceError> {
+        if self.set_up.load(Ordering::Relaxed) {
+            return Ok(true);
+        }
+        let yes = crate::services::accounts::has_users(&self.pool).await?;
+        if yes {
+            self.set_up.store(true, Ordering::Relaxed);
+        }
+        Ok(yes)
+    }
+}

@@ -1,0 +1,183 @@
+//! Admin: the team's accounts, their roles, and disabling an account.
+
+use super::{short_time, use_lang, use_user};
+use crate::actions::{error_text, CreateUser, SetUserDisabled, UpdateUserRoles};
+use crate::domain::account::{Role, UserRecord, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
+use crate::i18n::Lang;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+pub fn role_label(lang: Lang, role: Role) -> &'static str {
+    match role {
+        Role::Admin => lang.pick("Admin", "Admin"),
+        Role::ReleaseCaptain => lang.pick("Release captain", "Release Captain"),
+        Role::ProductOwner => lang.pick("Product owner", "Product Owner"),
+        Role::Engineer => lang.pick("Engineer", "Engineer"),
+        Role::Viewer => lang.pick("Viewer", "Betrachter"),
+    }
+}
+
+/// One checkbox per role, named `role_<name>` as the server functions expect.
+#[component]
+fn RoleBoxes(lang: Lang, #[prop(optional)] checked: Vec<Role>) -> impl IntoView {
+    Role::ALL
+        .into_iter()
+        .map(|role| {
+            let is_checked = checked.contains(&role);
+            view! {
+                <label class="check">
+                    <input type="checkbox" name=format!("role_{}", role.as_str()) value="on" checked=is_checked/>
+                    {role_label(lang, role)}
+                </label>
+            }
+        })
+        .collect_view()
+}
+
+#[component]
+pub fn AdminUsersPage() -> impl IntoView {
+    let lang = use_lang();
+    let is_admin = use_user().is_some_and(|u| u.is_admin());
+    if !is_admin {
+        #[cfg(feature = "ssr")]
+        if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+            resp.set_status(http::StatusCode::FORBIDDEN);
+        }
+        return view! {
+            <Title text=lang.pick("Admin", "Admin")/>
+            <section class="card">
+                <h1>{lang.pick("Admin", "Admin")}</h1>
+                <p class="alert error" role="alert">
+                    {lang.pick("This page needs the admin role.", "Diese Seite erfordert die Admin-Rolle.")}
+                </p>
+            </section>
+        }
+        .into_any();
+    }
+
+    let create = ServerAction::<CreateUser>::new();
+    let update = ServerAction::<UpdateUserRoles>::new();
+    let disable = ServerAction::<SetUserDisabled>::new();
+    let users = Resource::new(
+        move || (create.version().get(), update.version().get(), disable.version().get()),
+        |_| crate::actions::list_users(),
+    );
+    let outcome = move || {
+        let failed = [
+            create.value().get().and_then(|r| r.err()),
+            update.value().get().and_then(|r| r.err()),
+            disable.value().get().and_then(|r| r.err()),
+        ];
+        failed
+            .into_iter()
+            .flatten()
+            .next()
+            .map(|e| view! { <p class="alert error" role="alert">{error_text(&e)}</p> })
+    };
+    let created = move || {
+        create.value().get().and_then(|r| r.ok()).map(|u| {
+            view! {
+                <p class="alert ok" role="status">
+                    {lang.pick("Account created: ", "Konto angelegt: ")}{u.user.email}
+                </p>
+            }
+        })
+    };
+
+    view! {
+        <Title text=lang.pick("Users", "Benutzer")/>
+        <section class="card">
+            <h1>{lang.pick("Users", "Benutzer")}</h1>
+            {outcome}
+            <Transition fallback=move || view! { <p class="muted">{lang.pick("Loading…", "Lädt …")}</p> }>
+                {move || Suspend::new(async move {
+                    match users.await {
+                        Err(e) => view! { <p class="alert error">{error_text(&e)}</p> }.into_any(),
+                        Ok(list) => view! {
+                            <table class="list users">
+                                <thead><tr>
+                                    <th>{lang.pick("Person", "Person")}</th>
+                                    <th>{lang.pick("Roles", "Rollen")}</th>
+                                    <th>{lang.pick("State", "Zustand")}</th>
+                                </tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|u| view! { <UserRow lang u update disable/> }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+
+        <section class="card">
+            <h2>{lang.pick("Add a user", "Benutzer anlegen")}</h2>
+            {created}
+            <ActionForm action=create attr:class="stack" attr:id="create-user">
+                <label>
+                    {lang.pick("Email", "E-Mail")}
+                    <input type="email" name="email" required/>
+                </label>
+                <label>
+                    {lang.pick("Name", "Name")}
+                    <input type="text" name="name" maxlength="200"/>
+                </label>
+                <label>
+                    {lang.pick("Initial password (at least 8 characters)", "Startpasswort (mindestens 8 Zeichen)")}
+                    <input type="password" name="password" autocomplete="new-password" required
+                        minlength=PASSWORD_MIN_CHARS maxlength=PASSWORD_MAX_CHARS/>
+                </label>
+                <fieldset class="roles">
+                    <legend>{lang.pick("Roles", "Rollen")}</legend>
+                    <RoleBoxes lang/>
+                </fieldset>
+                <button type="submit" class="primary">{lang.pick("Add user", "Benutzer anlegen")}</button>
+            </ActionForm>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn UserRow(
+    lang: Lang,
+    u: UserRecord,
+    update: ServerAction<UpdateUserRoles>,
+    disable: ServerAction<SetUserDisabled>,
+) -> impl IntoView {
+    let id = u.user.id;
+    let state = if u.disabled {
+        lang.pick("disabled", "gesperrt")
+    } else {
+        lang.pick("active", "aktiv")
+    };
+    let (toggle_to, toggle_label) = if u.disabled {
+        ("false", lang.pick("Enable", "Entsperren"))
+    } else {
+        ("true", lang.pick("Disable", "Sperren"))
+    };
+    view! {
+        <tr data-email=u.user.email.clone()>
+            <td>
+                <strong>{u.user.display_name().to_string()}</strong><br/>
+                <span class="muted">{u.user.email.clone()}</span><br/>
+                <small class="muted">{lang.pick("since ", "seit ")}{short_time(&u.created_at)}</small>
+            </td>
+            <td>
+                <ActionForm action=update attr:class="roles-form">
+                    <input type="hidden" name="user_id" value=id/>
+                    <RoleBoxes lang checked=u.user.roles.clone()/>
+                    <button type="submit">{lang.pick("Save roles", "Rollen speichern")}</button>
+                </ActionForm>
+            </td>
+            <td>
+                <span class=if u.disabled { "badge warn" } else { "badge" }>{state}</span>
+                <ActionForm action=disable attr:class="inline">
+                    <input type="hidden" name="user_id" value=id/>
+                    <input type="hidden" name="disabled" value=toggle_to/>
+                    <button type="submit" class=if u.disabled { "" } else { "danger" }>{toggle_label}</button>
+                </ActionForm>
+            </td>
+        </tr>
+    }
+}

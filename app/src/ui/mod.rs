@@ -1,0 +1,134 @@
+//! The browser UI: shell, layout and pages. Rendered on the server, hydrated in the browser.
+
+mod account;
+mod admin;
+mod auth_pages;
+mod layout;
+mod placeholders;
+
+use crate::domain::account::UserInfo;
+use crate::i18n::Lang;
+use leptos::prelude::*;
+#[cfg(feature = "ssr")]
+use leptos_meta::MetaTags;
+use leptos_meta::{provide_meta_context, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+use serde::{Deserialize, Serialize};
+
+/// What the server knows about the request that the page needs from its first render:
+/// who is signed in and in which language to speak. The server writes it into the page,
+/// the browser reads it back before hydrating, so both render the same thing.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Boot {
+    pub user: Option<UserInfo>,
+    pub lang: Lang,
+}
+
+const BOOT_META: &str = "shipgate-boot";
+
+impl Boot {
+    #[cfg(feature = "ssr")]
+    fn from_request() -> Boot {
+        let parts = use_context::<http::request::Parts>();
+        let lang = parts
+            .as_ref()
+            .map(|p| crate::i18n::request_lang(&p.headers))
+            .unwrap_or_default();
+        let user = parts
+            .as_ref()
+            .and_then(|p| p.extensions.get::<crate::auth::CurrentUser>())
+            .map(|c| c.user.clone());
+        Boot { user, lang }
+    }
+
+    #[cfg(feature = "hydrate")]
+    pub fn from_document() -> Boot {
+        document()
+            .query_selector(&format!("meta[name={BOOT_META}]"))
+            .ok()
+            .flatten()
+            .and_then(|m| m.get_attribute("content"))
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default()
+    }
+}
+
+pub fn use_lang() -> Lang {
+    use_context::<Boot>().map(|b| b.lang).unwrap_or_default()
+}
+
+pub fn use_user() -> Option<UserInfo> {
+    use_context::<Boot>().and_then(|b| b.user)
+}
+
+#[cfg(feature = "ssr")]
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let boot = Boot::from_request();
+    let boot_json = serde_json::to_string(&boot).unwrap_or_default();
+    let lang = boot.lang.code();
+    provide_context(boot);
+    view! {
+        <!DOCTYPE html>
+        <html lang=lang>
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name=BOOT_META content=boot_json/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let lang = use_lang();
+    view! {
+        <Title formatter=|page: String| {
+            if page.is_empty() { "Shipgate".to_string() } else { format!("{page} · Shipgate") }
+        }/>
+        <Router>
+            <layout::Shell>
+                <Routes fallback=move || view! { <NotFound lang/> }>
+                    <Route path=path!("/") view=placeholders::ReleasesPage/>
+                    <Route path=path!("/releases") view=placeholders::ReleasesPage/>
+                    <Route path=path!("/status") view=placeholders::StatusPage/>
+                    <Route path=path!("/archive") view=placeholders::ArchivePage/>
+                    <Route path=path!("/environments") view=placeholders::EnvironmentsPage/>
+                    <Route path=path!("/admin") view=admin::AdminUsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account") view=account::AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view=auth_pages::LoginPage/>
+                    <Route path=path!("/register") view=auth_pages::RegisterPage/>
+                </Routes>
+            </layout::Shell>
+        </Router>
+    }
+}
+
+#[component]
+fn NotFound(lang: Lang) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+        resp.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text=lang.pick("Not found", "Nicht gefunden")/>
+        <section class="card">
+            <h1>{lang.pick("Page not found", "Seite nicht gefunden")}</h1>
+            <p><a href="/releases">{lang.pick("Back to the releases", "Zurück zu den Releases")}</a></p>
+        </section>
+    }
+}
+
+/// A `yyyy-mm-dd hh:mm` rendering of a UTC time, the same on server and browser.
+pub fn short_time(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}

@@ -1,0 +1,60 @@
+//! Pages whose content arrives with later work; they already have their place in the navigation.
+
+use super::use_lang;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+fn Empty(title: &'static str, text: &'static str) -> impl IntoView {
+    view! {
+        <Title text=title/>
+        <section class="card">
+            <h1>{title}</h1>
+            <p class="muted">{text}</p>
+        </section>
+    }
+}
+
+#[component]
+pub fn ReleasesPage() -> impl IntoView {
+    let l = use_lang();
+    view! {
+        <Empty
+            title=l.pick("Releases", "Releases")
+            text=l.pick("No releases yet.", "Noch keine Releases.")
+        />
+    }
+}
+
+#[component]
+pub fn StatusPage() -> impl IntoView {
+    let l = use_lang();
+    view! {
+        <Empty
+            title=l.pick("Live status", "Live-Status")
+            text=l.pick("No environments are probed yet.", "Noch werden keine Umgebungen geprüft.")
+        />
+    }
+}
+
+#[component]
+pub fn ArchivePage() -> impl IntoView {
+    let l = use_lang();
+    view! {
+        <Empty
+            title=l.pick("Release archive", "Release-Archiv")
+            text=l.pick("No finished releases yet.", "Noch keine abgeschlossenen Releases.")
+        />
+    }
+}
+
+#[component]
+pub fn EnvironmentsPage() -> impl IntoView {
+    let l = use_lang();
+    view! {
+        <Empty
+            title=l.pick("Environments", "Umgebungen")
+            text=l.pick("No environments registered yet.", "Noch keine Umgebungen registriert.")
+        />
+    }
+}

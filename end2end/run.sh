@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs the browser tests: a fresh database, the built shipgate binary on a free loopback
+# port, Playwright in headless Chromium. Usage: end2end/run.sh PATH_TO_SHIPGATE
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+bin="$1"
+: "${DATABASE_URL:?DATABASE_URL must point at the test server}"
+
+db=shipgate_e2e
+base="$(echo "$DATABASE_URL" | sed -E 's#/[^/?]*(\?.*)?$##')"
+query="$(echo "$DATABASE_URL" | sed -nE 's#^[^?]*(\?.*)$#\1#p')"
+e2e_url="$base/$db$query"
+admin_url="$base/postgres$query"
+command -v psql >/dev/null || { echo "end2end: psql is needed: apt-get install -y postgresql-client" >&2; exit 1; }
+psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
+DATABASE_URL="$e2e_url" "$bin" migrate up
+
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 3999)"
+log="$here/test-results/server.log"
+mkdir -p "$here/test-results"
+DATABASE_URL="$e2e_url" LEPTOS_SITE_ADDR="127.0.0.1:$port" LOG_LEVEL="${LOG_LEVEL:-info}" \
+  "$bin" serve >"$log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  if curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 || \
+     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
+  kill -0 $server 2>/dev/null || { echo "end2end: server died:" >&2; cat "$log" >&2; exit 1; }
+  sleep 0.2
+done
+cd "$here"
+status=0
+E2E_BASE_URL="http://127.0.0.1:$port" npx playwright test || status=$?
+if [[ $status != 0 ]]; then echo "end2end: server log in $log" >&2; tail -n 40 "$log" >&2; fi
+exit $status

@@ -1,0 +1,207 @@
+//! The `shipgate` command line: serve, migrate, and account administration for operators.
+
+use crate::config::{ConfigError, Env, Settings};
+use crate::startup::{self, Application};
+use crate::{telemetry, MIGRATOR};
+use anyhow::Context;
+use app::services::accounts::{self, NewUser};
+use app::services::{tokens, Actor};
+use clap::{Parser, Subcommand};
+use sqlx::migrate::MigrateDatabase;
+use sqlx::{PgPool, Postgres};
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(name = "shipgate", version, about = "Shipgate: release coordination")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the web application (the default).
+    Serve,
+    /// Apply or revert database migrations.
+    Migrate {
+        #[command(subcommand)]
+        direction: Migrate,
+    },
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Migrate {
+    /// Create the database if needed and apply all pending migrations.
+    Up,
+    /// Revert the most recent migration (one step).
+    Down,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Add an account; the password is read from standard input.
+    Add {
+        email: String,
+        /// admin, release_captain, product_owner, engineer or viewer; repeatable.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Issue an API token for a user and print it on standard output.
+    Issue {
+        email: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+fn env() -> Env<impl Fn(&str) -> Option<String>> {
+    Env(|k| std::env::var(k).ok())
+}
+
+pub async fn run(cli: Cli) -> ExitCode {
+    match run_inner(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if let Some(c) = e.downcast_ref::<ConfigError>() {
+                eprintln!("{c}");
+                return ExitCode::from(2);
+            }
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_inner(cli: Cli) -> anyhow::Result<()> {
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Serve = command {
+        let settings = Settings::from_env()?;
+        telemetry::init(&settings.log);
+        let pool = startup::pool(&settings.database_url)?;
+        warn_about_pending_migrations(&pool).await;
+        let app = Application::build(&settings, pool).await?;
+        tracing::info!(address = %app.local_addr(), public = %settings.public_base_url, "Shipgate is listening");
+        return app.run_until_stopped().await;
+    }
+    let log = env().log()?;
+    telemetry::init(&log);
+    let database_url = env().database_url()?;
+    match command {
+        Command::Serve => unreachable!("handled above"),
+        Command::Migrate { direction: Migrate::Up } => {
+            if !Postgres::database_exists(&database_url).await.context("cannot reach the database")? {
+                Postgres::create_database(&database_url).await.context("cannot create the database")?;
+                eprintln!("created the database");
+            }
+            let pool = connect(&database_url).await?;
+            MIGRATOR.run(&pool).await.context("migration failed")?;
+            eprintln!("database is up to date");
+        }
+        Command::Migrate { direction: Migrate::Down } => {
+            let pool = connect(&database_url).await?;
+            let applied: Vec<i64> =
+                sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version DESC LIMIT 2")
+                    .fetch_all(&pool)
+                    .await
+                    .context("no migrations have been applied")?;
+            let Some(latest) = applied.first() else {
+                eprintln!("no migrations to revert");
+                return Ok(());
+            };
+            let target = applied.get(1).copied().unwrap_or(0);
+            MIGRATOR.undo(&pool, target).await.context("reverting failed")?;
+            eprintln!("reverted migration {latest}");
+        }
+        Command::User { command: UserCommand::Add { email, roles, name } } => {
+            let pool = connect(&database_url).await?;
+            let password = read_password()?;
+            let created = accounts::create_user(
+                &pool,
+                &Actor::Cli,
+                NewUser {
+                    email,
+                    name: name.unwrap_or_default(),
+                    password,
+                    roles,
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!(e.user_message(app::i18n::Lang::En)))?;
+            eprintln!(
+                "added {} ({})",
+                created.user.email,
+                created.user.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+            );
+        }
+        Command::Token { command: TokenCommand::Issue { email, name } } => {
+            let pool = connect(&database_url).await?;
+            let user = accounts::find_by_email(&pool, &email)
+                .await
+                .map_err(|_| anyhow::anyhow!("no account with email {email}"))?;
+            let issued = tokens::issue(&pool, user.id, &name)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.user_message(app::i18n::Lang::En)))?;
+            println!("{}", issued.secret);
+        }
+    }
+    Ok(())
+}
+
+async fn connect(database_url: &str) -> anyhow::Result<PgPool> {
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .connect(database_url)
+        .await
+        .context("cannot connect to the database (DATABASE_URL)")
+}
+
+async fn warn_about_pending_migrations(pool: &PgPool) {
+    let applied: Result<Vec<i64>, _> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(pool)
+            .await;
+    match applied {
+        Ok(applied) => {
+            let pending = MIGRATOR
+                .iter()
+                .filter(|m| m.migration_type.is_up_migration() && !applied.contains(&m.version))
+                .count();
+            if pending > 0 {
+                tracing::warn!(pending, "database schema is behind; run `shipgate migrate up`");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "could not check migrations"),
+    }
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("Password: ");
+        std::io::stderr().flush().ok();
+    }
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line).context("cannot read the password from stdin")?;
+    let password = line.trim_end_matches(['\n', '\r']).to_string();
+    if password.is_empty() {
+        anyhow::bail!("no password on standard input");
+    }
+    Ok(password)
+}

@@ -1,0 +1,219 @@
+//! Configuration from the environment (12-factor). A missing or invalid value stops the
+//! process with one line naming the variable.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub problem: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "configuration error: {}: {}", self.var, self.problem)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn err(var: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var,
+        problem: problem.into(),
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogSettings {
+    pub level: tracing::Level,
+    pub format: LogFormat,
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub database_url: String,
+    pub site_addr: SocketAddr,
+    pub site_root: String,
+    pub public_base_url: String,
+    pub session_idle: Duration,
+    pub session_absolute: Duration,
+    pub log: LogSettings,
+}
+
+/// Reads variables through a lookup function, so tests need not touch the process environment.
+pub struct Env<F: Fn(&str) -> Option<String>>(pub F);
+
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    fn get(&self, var: &str) -> Option<String> {
+        (self.0)(var).filter(|v| !v.trim().is_empty())
+    }
+
+    pub fn log(&self) -> Result<LogSettings, ConfigError> {
+        let level = match self.get("LOG_LEVEL").as_deref().map(str::trim) {
+            None => tracing::Level::INFO,
+            Some(v) => match v.to_ascii_lowercase().as_str() {
+                "error" => tracing::Level::ERROR,
+                "warn" => tracing::Level::WARN,
+                "info" => tracing::Level::INFO,
+                "debug" => tracing::Level::DEBUG,
+                "trace" => tracing::Level::TRACE,
+                _ => {
+                    return Err(err(
+                        "LOG_LEVEL",
+                        format!("`{v}` is not one of error, warn, info, debug"),
+                    ))
+                }
+            },
+        };
+        let format = match self.get("LOG_FORMAT").as_deref().map(str::trim) {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(v) => return Err(err("LOG_FORMAT", format!("`{v}` is not one of text, json"))),
+        };
+        Ok(LogSettings { level, format })
+    }
+
+    pub fn database_url(&self) -> Result<String, ConfigError> {
+        let url = self.get("DATABASE_URL").ok_or_else(|| {
+            err(
+                "DATABASE_URL",
+                "not set (expected e.g. postgres://user@127.0.0.1:5432/shipgate)",
+            )
+        })?;
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(err("DATABASE_URL", "must start with postgres:// or postgresql://"));
+        }
+        Ok(url)
+    }
+
+    fn minutes(&self, var: &'static str, default: u64) -> Result<Duration, ConfigError> {
+        match self.get(var) {
+            None => Ok(Duration::from_secs(default * 60)),
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(n) if n > 0 => Ok(Duration::from_secs(n * 60)),
+                _ => Err(err(var, format!("`{v}` is not a positive whole number of minutes"))),
+            },
+        }
+    }
+
+    pub fn settings(&self) -> Result<Settings, ConfigError> {
+        let log = self.log()?;
+        let database_url = self.database_url()?;
+        let site_addr = match self.get("LEPTOS_SITE_ADDR") {
+            None => SocketAddr::from(([127, 0, 0, 1], 3000)),
+            Some(v) => v.trim().parse().map_err(|_| {
+                err("LEPTOS_SITE_ADDR", format!("`{v}` is not an address like 127.0.0.1:3000"))
+            })?,
+        };
+        let site_root = self.get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into());
+        let public_base_url = match self.get("PUBLIC_BASE_URL") {
+            None => format!("http://{site_addr}"),
+            Some(v) => {
+                let v = v.trim().trim_end_matches('/').to_string();
+                let rest = v
+                    .strip_prefix("https://")
+                    .or_else(|| v.strip_prefix("http://"))
+                    .ok_or_else(|| err("PUBLIC_BASE_URL", "must start with http:// or https://"))?;
+                if rest.is_empty() || rest.contains(['/', '?', '#', ' ']) {
+                    return Err(err(
+                        "PUBLIC_BASE_URL",
+                        format!("`{v}` must be scheme and host only, e.g. https://shipgate.example.org"),
+                    ));
+                }
+                v
+            }
+        };
+        let session_idle = self.minutes("SESSION_IDLE_MINUTES", 120)?;
+        let session_absolute = self.minutes("SESSION_MAX_MINUTES", 12 * 60)?;
+        if session_absolute < session_idle {
+            return Err(err(
+                "SESSION_MAX_MINUTES",
+                "must be at least SESSION_IDLE_MINUTES",
+            ));
+        }
+        Ok(Settings {
+            database_url,
+            site_addr,
+            site_root,
+            public_base_url,
+            session_idle,
+            session_absolute,
+            log,
+        })
+    }
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Settings, ConfigError> {
+        Env(|k| std::env::var(k).ok()).settings()
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.public_base_url.starts_with("https://")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> Env<impl Fn(&str) -> Option<String>> {
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Env(move |k| map.get(k).cloned())
+    }
+
+    const DB: (&str, &str) = ("DATABASE_URL", "postgres://postgres@127.0.0.1/shipgate");
+
+    #[test]
+    fn defaults_apply() {
+        let s = env(&[DB]).settings().unwrap();
+        assert_eq!(s.site_addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(s.public_base_url, "http://127.0.0.1:3000");
+        assert!(!s.secure_cookies());
+        assert_eq!(s.log.level, tracing::Level::INFO);
+        assert_eq!(s.log.format, LogFormat::Text);
+        assert_eq!(s.session_idle, Duration::from_secs(7200));
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[], "DATABASE_URL"),
+            (&[("DATABASE_URL", "mysql://x")], "DATABASE_URL"),
+            (&[DB, ("LOG_LEVEL", "loud")], "LOG_LEVEL"),
+            (&[DB, ("LOG_FORMAT", "xml")], "LOG_FORMAT"),
+            (&[DB, ("LEPTOS_SITE_ADDR", "localhost")], "LEPTOS_SITE_ADDR"),
+            (&[DB, ("PUBLIC_BASE_URL", "ftp://x")], "PUBLIC_BASE_URL"),
+            (&[DB, ("PUBLIC_BASE_URL", "https://x/app")], "PUBLIC_BASE_URL"),
+            (&[DB, ("SESSION_IDLE_MINUTES", "0")], "SESSION_IDLE_MINUTES"),
+            (&[DB, ("SESSION_MAX_MINUTES", "abc")], "SESSION_MAX_MINUTES"),
+            (&[DB, ("SESSION_IDLE_MINUTES", "600"), ("SESSION_MAX_MINUTES", "60")], "SESSION_MAX_MINUTES"),
+        ];
+        for (pairs, var) in cases {
+            let e = env(pairs).settings().unwrap_err();
+            assert_eq!(e.var, *var, "{pairs:?}");
+            assert!(e.to_string().contains(var));
+            assert!(!e.to_string().contains('\n'));
+        }
+    }
+
+    #[test]
+    fn https_base_url_makes_cookies_secure() {
+        let s = env(&[DB, ("PUBLIC_BASE_URL", "https://ship.example.org/"), ("LOG_LEVEL", "DEBUG")])
+            .settings()
+            .unwrap();
+        assert_eq!(s.public_base_url, "https://ship.example.org");
+        assert!(s.secure_cookies());
+        assert_eq!(s.log.level, tracing::Level::DEBUG);
+    }
+}

@@ -1,0 +1,13 @@
+//! The `shipgate` server: configuration, start-up, REST API, plain-form endpoints, CLI.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod health;
+pub mod middleware;
+pub mod startup;
+pub mod telemetry;
+pub mod web;
+
+/// Every schema change, each with its down migration.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");

@@ -1,0 +1,150 @@
+//! Cross-cutting request handling: cross-site request refusal, who is asking, and which
+//! pages need a signed-in user.
+
+use crate::api::ApiError;
+use crate::web::bearer_token;
+use app::auth::{self, Credential, CurrentUser};
+use app::services::tokens;
+use app::state::AppState;
+use axum::extract::{Request, State};
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use tower_sessions::Session;
+
+/// Refuses state-changing requests that a browser marks as coming from another site.
+/// Browsers send `Sec-Fetch-Site` (modern) or at least `Origin` on cross-site POSTs; clients
+/// that send neither (curl, CI) are not browsers and carry no ambient cookies of a victim.
+pub async fn refuse_cross_site(
+    State(public_base_url): State<String>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    let headers = req.headers();
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let allowed = match (header("sec-fetch-site"), header("origin")) {
+        (Some(site), _) => matches!(site, "same-origin" | "none"),
+        (None, Some(origin)) => {
+            let host = header("host").unwrap_or_default();
+            origin == public_base_url
+                || origin
+                    .split_once("://")
+                    .is_some_and(|(_, h)| !host.is_empty() && h == host)
+        }
+        (None, None) => true,
+    };
+    if allowed {
+        next.run(req).await
+    } else {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "cross_site_request",
+            "Cross-site requests are refused.",
+        )
+        .into_response()
+    }
+}
+
+fn is_static(path: &str) -> bool {
+    path.starts_with("/pkg/")
+        || path == "/health"
+        || path == "/readiness"
+        || path.starts_with("/favicon")
+}
+
+/// Finds the caller from a bearer token or the session and puts a [`CurrentUser`] into the
+/// request. A bearer token that is not valid is an error, never a silent anonymous request.
+pub async fn resolve_user(
+    State(state): State<AppState>,
+    session: Session,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    if is_static(req.uri().path()) {
+        return next.run(req).await;
+    }
+    let current = if let Some(token) = bearer_token(req.headers()) {
+        match tokens::authenticate(&state.pool, token).await {
+            Ok(Some(user)) => Some(CurrentUser {
+                user,
+                via: Credential::Token,
+            }),
+            Ok(None) => return ApiError::unauthorized().into_response(),
+            Err(e) => return ApiError::from(e).into_response(),
+        }
+    } else {
+        match auth::session_user(&state, &session).await {
+            Ok(user) => user.map(|user| CurrentUser {
+                user,
+                via: Credential::Session,
+            }),
+            Err(e) => return unavailable(e),
+        }
+    };
+    if let Some(c) = current {
+        req.extensions_mut().insert(c);
+    }
+    next.run(req).await
+}
+
+fn unavailable(e: app::services::ServiceError) -> Response {
+    tracing::error!(error = %e, "could not resolve the caller");
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        "Shipgate cannot reach its database right now; please try again shortly.",
+    )
+    .into_response()
+}
+
+fn is_page(req: &Request) -> bool {
+    let path = req.uri().path();
+    matches!(*req.method(), Method::GET | Method::HEAD)
+        && !is_static(path)
+        && !path.starts_with("/api/")
+        && !path.starts_with("/auth/")
+        && path != "/lang"
+}
+
+/// Sends people where they belong: a fresh instance to first-admin registration, anyone not
+/// signed in to the login page (remembering where they wanted to go).
+pub async fn gate_pages(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if !is_page(&req) {
+        return next.run(req).await;
+    }
+    let set_up = match state.is_set_up().await {
+        Ok(v) => v,
+        Err(e) => return unavailable(e),
+    };
+    let signed_in = req.extensions().get::<CurrentUser>().is_some();
+    let path = req.uri().path();
+    let target = match (set_up, signed_in, path) {
+        (false, _, "/register") => None,
+        (false, _, _) => Some("/register".to_string()),
+        (true, true, "/login" | "/register") => Some("/".to_string()),
+        (true, false, "/register") => Some("/login".to_string()),
+        (true, false, "/login") => None,
+        (true, false, _) => {
+            let wanted = req
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/");
+            let query = serde_urlencoded::to_string([("next", wanted)]).unwrap_or_default();
+            Some(format!("/login?{query}"))
+        }
+        (true, true, _) => None,
+    };
+    match target {
+        Some(to) => {
+            let mut resp = Redirect::to(&to).into_response();
+            resp.headers_mut()
+                .insert(header::CACHE_CONTROL, "no-store".parse().expect("static"));
+            resp
+        }
+        None => next.run(req).await,
+    }
+}

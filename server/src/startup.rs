@@ -1,0 +1,187 @@
+//! Builds the application (state, router, layers) and runs it.
+
+use crate::config::Settings;
+use crate::{api, health, middleware as mw, web};
+use anyhow::Context;
+use app::services::throttle::{LoginThrottle, ThrottlePolicy};
+use app::state::{AppState, AuthSettings};
+use app::{shell, App};
+use axum::extract::Request;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::{get, post};
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::PostgresStore;
+use tracing::Level;
+
+/// Requests larger than this are refused (413) everywhere, server functions included.
+pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
+pub const SESSION_COOKIE: &str = "shipgate_session";
+
+/// A pool that connects on demand, so the process starts (and `/health` answers) while the
+/// database is still away; `/readiness` tells when it is back.
+pub fn pool(database_url: &str) -> anyhow::Result<PgPool> {
+    PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(3))
+        .connect_lazy(database_url)
+        .context("DATABASE_URL is not a valid Postgres URL")
+}
+
+pub fn leptos_options(settings: &Settings) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("shipgate")
+        .site_root(settings.site_root.as_str())
+        .site_pkg_dir("pkg")
+        .site_addr(settings.site_addr)
+        .build()
+}
+
+pub fn state(settings: &Settings, pool: PgPool) -> AppState {
+    AppState {
+        leptos_options: leptos_options(settings),
+        pool,
+        auth: Arc::new(AuthSettings {
+            idle_timeout: settings.session_idle,
+            absolute_timeout: settings.session_absolute,
+            secure_cookies: settings.secure_cookies(),
+        }),
+        throttle: Arc::new(LoginThrottle::new(ThrottlePolicy::default())),
+        set_up: Arc::new(AtomicBool::new(false)),
+    }
+}
+
+pub fn router(state: AppState, public_base_url: String) -> Router {
+    let routes = generate_route_list(App);
+    let store = PostgresStore::new(state.pool.clone());
+    let idle = time::Duration::seconds(state.auth.idle_timeout.as_secs() as i64);
+    let sessions = SessionManagerLayer::new(store)
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.auth.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(idle));
+
+    let context_state = state.clone();
+    let shell_options = state.leptos_options.clone();
+    Router::new()
+        .route("/health", get(health::health))
+        .route("/readiness", get(health::readiness))
+        .route("/auth/login", post(web::login))
+        .route("/auth/logout", post(web::logout))
+        .route("/auth/register", post(web::register))
+        .route("/lang", post(web::set_lang))
+        .nest("/api/v1", api::router())
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(context_state.clone()),
+            move || shell(shell_options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(from_fn_with_state(state.clone(), mw::gate_pages))
+        .layer(from_fn_with_state(state.clone(), mw::resolve_user))
+        .layer(sessions)
+        .layer(from_fn_with_state(public_base_url, mw::refuse_cross_site))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
+        .layer(from_fn(api::json_errors))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    let id = req
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+/// A bound, ready-to-run Shipgate: tests bind port 0 and read the port back.
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    router: Router,
+    pool: PgPool,
+}
+
+impl Application {
+    pub async fn build(settings: &Settings, pool: PgPool) -> anyhow::Result<Application> {
+        let router = router(state(settings, pool.clone()), settings.public_base_url.clone());
+        let listener = tokio::net::TcpListener::bind(settings.site_addr)
+            .await
+            .with_context(|| format!("cannot listen on {} (LEPTOS_SITE_ADDR)", settings.site_addr))?;
+        Ok(Application {
+            listener,
+            router,
+            pool,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("bound listener has an address")
+    }
+
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let sweeper = tokio::spawn(sweep_expired_sessions(self.pool.clone()));
+        let result = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server stopped with an error");
+        sweeper.abort();
+        result
+    }
+}
+
+/// Removes expired sessions from the store every few minutes.
+async fn sweep_expired_sessions(pool: PgPool) {
+    let mut tick = tokio::time::interval(Duration::from_secs(300));
+    loop {
+        tick.tick().await;
+        if let Err(e) = sqlx::query("DELETE FROM tower_sessions.session WHERE expiry_date < now()")
+            .execute(&pool)
+            .await
+        {
+            tracing::debug!(error = %e, "session sweep skipped");
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,502 @@
+//! Accounts, sessions and the security baseline over real HTTP against a real Postgres
+//! (one fresh database per test).
+
+mod common;
+
+use common::*;
+use reqwest::header::{HeaderMap, HeaderValue, LOCATION, RETRY_AFTER};
+use serde_json::{json, Value};
+use sqlx::PgPool;
+
+const PW: &str = "correct horse battery";
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn wrong_password_and_unknown_email_get_the_same_401_json(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    app.add_user("ada@example.org", PW, &["engineer"]).await;
+
+    let wrong = app.sign_in("ada@example.org", "not the password").await;
+    assert_eq!(wrong.status(), 401);
+    let wrong_body: Value = wrong.json().await.unwrap();
+    let unknown = app.sign_in("nobody@example.org", "not the password").await;
+    assert_eq!(unknown.status(), 401);
+    let unknown_body: Value = unknown.json().await.unwrap();
+    assert_eq!(wrong_body, unknown_body);
+    assert_eq!(wrong_body["error"]["code"], "invalid_credentials");
+
+    let ok = app.sign_in("ADA@example.org ", PW).await;
+    assert_eq!(ok.status(), 200);
+    let me: Value = ok.json().await.unwrap();
+    assert_eq!(me["email"], "ada@example.org");
+    assert_eq!(me["roles"], json!(["engineer"]));
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn me_requires_a_credential_and_reports_roles(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    app.add_user("rc@example.org", PW, &["release_captain", "engineer"]).await;
+
+    let anon = app.get("/api/v1/me", None).await;
+    assert_eq!(anon.status(), 401);
+    assert_eq!(error_code(anon).await, "unauthorized");
+
+    let cookie = app.session("rc@example.org", PW).await;
+    let me: Value = app.get("/api/v1/me", Some(&cookie)).await.json().await.unwrap();
+    assert_eq!(me["email"], "rc@example.org");
+    assert_eq!(me["roles"], json!(["release_captain", "engineer"]));
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn session_id_known_before_sign_in_is_worthless_after_it(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    app.add_user("ada@example.org", PW, &["viewer"]).await;
+
+    let before = app.session("ada@example.org", PW).await;
+    // Signing in again on a browser that already carries a session id cycles the id.
+    let again = app
+        .sign_in_with("ada@example.org", PW, cookie_header(&before))
+        .await;
+    assert_eq!(again.status(), 200);
+    let after = session_cookie(&again).expect("new session cookie");
+    assert_ne!(before, after);
+
+    assert_eq!(app.get("/api/v1/me", Some(&before)).await.status(), 401);
+    assert_eq!(app.get("/api/v1/me", Some(&after)).await.status(), 200);
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn cookie_replayed_after_logout_is_refused(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    app.add_user("ada@example.org", PW, &["viewer"]).await;
+    let cookie = app.session("ada@example.org", PW).await;
+    assert_eq!(app.get("/api/v1/me", Some(&cookie)).await.status(), 200);
+
+    let out = client()
+        .delete(app.url("/api/v1/session"))
+        .headers(cookie_header(&cookie))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 204);
+
+    let replay = app.get("/api/v1/me", Some(&cookie)).await;
+    assert_eq!(replay.status(), 401);
+    assert_eq!(error_code(replay).await, "unauthorized");
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn logout_form_ends_the_session_on_the_server(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    app.add_user("ada@example.org", PW, &["viewer"]).await;
+    let cookie = app.session("ada@example.org", PW).await;
+    let out = client()
+        .post(app.url("/auth/logout"))
+        .headers(cookie_header(&cookie))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 303);
+    assert_eq!(out.headers()[LOCATION], "/login");
+    assert_eq!(app.get("/api/v1/me", Some(&cookie)).await.status(), 401);
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn viewer_is_forbidden_on_admin_endpoints(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    app.add_user("admin@example.org", PW, &["admin"]).await;
+    app.add_user("viewer@example.org", PW, &["viewer"]).await;
+    let viewer = app.session("viewer@example.org", PW).await;
+    let viewer_token = app.issue_token("viewer@example.org").await;
+
+    let c = client();
+    let calls = [
+        c.get(app.url("/api/v1/users")),
+        c.post(app.url("/api/v1/users")).json(&json!({
+            "email": "new@example.org", "password": PW, "roles": ["admin"]
+        })),
+        c.patch(app.url("/api/v1/users/1")).json(&json!({ "roles": ["viewer"] })),
+    ];
+    for call in calls {
+        let req = call.build().unwrap();
+        let with_session = c
+            .execute({
+                let mut r = req.try_clone().unwrap();
+                r.headers_mut()
+                    .insert("cookie", HeaderValue::from_str(&viewer).unwrap());
+                r
+            })
+            .await
+            .unwrap();
+        assert_eq!(with_session.status(), 403, "{} {}", req.method(), req.url());
+        assert_eq!(error_code(with_session).await, "forbidden");
+
+        let with_token = c
+            .execute({
+                let mut r = req.try_clone().unwrap();
+                r.headers_mut().insert(
+                    "authorization",
+                    HeaderValue::from_str(&format!("Bearer {viewer_token}")).unwrap(),
+                );
+                r
+            })
+            .await
+            .unwrap();
+        assert_eq!(with_token.status(), 403);
+
+        let anonymous = c.execute(req).await.unwrap();
+        assert_eq!(anonymous.status(), 401);
+    }
+    // Nothing was created on the way.
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 2);
+
+    let admin = app.session("admin@example.org", PW).await;
+    let list = app.get("/api/v1/users", Some(&admin)).await;
+    assert_eq!(list.status(), 200);
+    let users: Vec<Value> = list.json().await.unwrap();
+    assert_eq!(users.len(), 2);
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn cross_site_posts_are_refused(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    app.add_user("ada@example.org", PW, &["viewer"]).await;
+
+    let hostile: [(&str, &str); 3] = [
+        ("origin", "https://evil.example"),
+        ("sec-fetch-site", "cross-site"),
+        ("sec-fetch-site", "same-site"),
+    ];
+    for (name, value) in hostile {
+        let mut h = HeaderMap::new();
+        h.insert(name, HeaderValue::from_static(value));
+        let resp = app.sign_in_with("ada@example.org", PW, h.clone()).await;
+        assert_eq!(resp.status(), 403, "{name}: {value}");
+        assert!(session_cookie(&resp).is_none());
+        assert_eq!(error_code(resp).await, "cross_site_request");
+
+        // The browser form endpoints and server functions are guarded alike.
+        for path in ["/auth/login", "/api/change_password"] {
+            let resp = client()
+                .post(app.url(path))
+                .headers(h.clone())
+                .form(&[("email", "ada@example.org"), ("password", PW)])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 403, "{path} with {name}: {value}");
+        }
+    }
+
+    // The same request from our own origin goes through.
+    let mut h = HeaderMap::new();
+    h.insert("origin", HeaderValue::from_str(&format!("http://{}", app.addr)).unwrap());
+    h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+    assert_eq!(app.sign_in_with("ada@example.org", PW, h).await.status(), 200);
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn rapid_wrong_logins_are_throttled(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    app.add_user("ada@example.org", PW, &["viewer"]).await;
+    for attempt in 0..5 {
+        let resp = app.sign_in("ada@example.org", "wrong password").await;
+        assert_eq!(resp.status(), 401, "attempt {attempt}");
+    }
+    let locked = app.sign_in("ada@example.org", PW).await;
+    assert_eq!(locked.status(), 429);
+    let retry_after: u64 = locked.headers()[RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!(retry_after > 0 && retry_after <= 15 * 60);
+    assert_eq!(error_code(locked).await, "too_many_requests");
+
+    // Another account from the same address is not locked by this one.
+    app.add_user("bob@example.org", PW, &["viewer"]).await;
+    assert_eq!(app.sign_in("bob@example.org", PW).await.status(), 200);
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn disabling_a_user_ends_their_sessions_and_tokens_at_once(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    app.add_user("admin@example.org", PW, &["admin"]).await;
+    app.add_user("ada@example.org", PW, &["engineer"]).await;
+    let ada = app.session("ada@example.org", PW).await;
+    let ada_token = app.issue_token("ada@example.org").await;
+    assert_eq!(app.get("/api/v1/me", Some(&ada)).await.status(), 200);
+
+    let admin = app.session("admin@example.org", PW).await;
+    let users: Vec<Value> = app.get("/api/v1/users", Some(&admin)).await.json().await.unwrap();
+    let ada_id = users.iter().find(|u| u["email"] == "ada@example.org").unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let resp = client()
+        .patch(app.url(&format!("/api/v1/users/{ada_id}")))
+        .headers(cookie_header(&admin))
+        .json(&json!({ "disabled": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.json::<Value>().await.unwrap()["disabled"], true);
+
+    assert_eq!(app.get("/api/v1/me", Some(&ada)).await.status(), 401);
+    let by_token = client()
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(&ada_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_token.status(), 401);
+    assert_eq!(app.sign_in("ada@example.org", PW).await.status(), 401);
+
+    // Re-enabling does not bring the old session back.
+    let resp = client()
+        .patch(app.url(&format!("/api/v1/users/{ada_id}")))
+        .headers(cookie_header(&admin))
+        .json(&json!({ "disabled": false }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(app.get("/api/v1/me", Some(&ada)).await.status(), 401);
+    assert_eq!(app.sign_in("ada@example.org", PW).await.status(), 200);
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn admin_cannot_lock_themselves_out(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    app.add_user("admin@example.org", PW, &["admin"]).await;
+    let admin = app.session("admin@example.org", PW).await;
+    for patch in [json!({ "disabled": true }), json!({ "roles": ["viewer"] })] {
+        let resp = client()
+            .patch(app.url("/api/v1/users/1"))
+            .headers(cookie_header(&admin))
+            .json(&patch)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 409, "{patch}");
+    }
+    assert_eq!(app.get("/api/v1/users", Some(&admin)).await.status(), 200);
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn password_change_ends_the_other_sessions_only(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    app.add_user("ada@example.org", PW, &["viewer"]).await;
+    let laptop = app.session("ada@example.org", PW).await;
+    let phone = app.session("ada@example.org", PW).await;
+
+    let wrong = client()
+        .post(app.url("/api/v1/me/password"))
+        .headers(cookie_header(&laptop))
+        .json(&json!({ "current_password": "nope nope", "new_password": "a new long password" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 422);
+    let body: Value = wrong.json().await.unwrap();
+    assert_eq!(body["error"]["field"], "current_password");
+
+    let short = client()
+        .post(app.url("/api/v1/me/password"))
+        .headers(cookie_header(&laptop))
+        .json(&json!({ "current_password": PW, "new_password": "short" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(short.status(), 422);
+
+    let changed = client()
+        .post(app.url("/api/v1/me/password"))
+        .headers(cookie_header(&laptop))
+        .json(&json!({ "current_password": PW, "new_password": "a new long password" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 204);
+    let laptop = session_cookie(&changed).unwrap_or(laptop);
+
+    assert_eq!(app.get("/api/v1/me", Some(&laptop)).await.status(), 200);
+    assert_eq!(app.get("/api/v1/me", Some(&phone)).await.status(), 401);
+    assert_eq!(app.sign_in("ada@example.org", PW).await.status(), 401);
+    assert_eq!(app.sign_in("ada@example.org", "a new long password").await.status(), 200);
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn api_tokens_are_shown_once_listed_and_revocable(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    app.add_user("ci@example.org", PW, &["engineer"]).await;
+    let cookie = app.session("ci@example.org", PW).await;
+
+    let resp = client()
+        .post(app.url("/api/v1/tokens"))
+        .headers(cookie_header(&cookie))
+        .json(&json!({ "name": "deploy pipeline" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let issued: Value = resp.json().await.unwrap();
+    let secret = issued["secret"].as_str().unwrap().to_string();
+    let id = issued["token"]["id"].as_i64().unwrap();
+
+    let me = client().get(app.url("/api/v1/me")).bearer_auth(&secret).send().await.unwrap();
+    assert_eq!(me.status(), 200);
+    assert_eq!(me.json::<Value>().await.unwrap()["email"], "ci@example.org");
+
+    // The secret is stored hashed and never listed again.
+    let stored: Vec<u8> = sqlx::query_scalar("SELECT token_hash FROM api_tokens")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_ne!(stored, secret.as_bytes());
+    let list = app.get("/api/v1/tokens", Some(&cookie)).await.text().await.unwrap();
+    assert!(list.contains("deploy pipeline"));
+    assert!(!list.contains(&secret));
+
+    let revoked = client()
+        .delete(app.url(&format!("/api/v1/tokens/{id}")))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 204);
+    let after = client().get(app.url("/api/v1/me")).bearer_auth(&secret).send().await.unwrap();
+    assert_eq!(after.status(), 401);
+    assert_eq!(error_code(after).await, "unauthorized");
+
+    let bogus = client().get(app.url("/api/v1/me")).bearer_auth("sg_nope").send().await.unwrap();
+    assert_eq!(bogus.status(), 401);
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn first_account_becomes_admin_and_registration_then_closes(pool: PgPool) {
+    let app = spawn_app(pool).await;
+
+    // A fresh instance sends every page to the registration.
+    let home = app.get("/", None).await;
+    assert_eq!(home.status(), 303);
+    assert_eq!(home.headers()[LOCATION], "/register");
+
+    let short = client()
+        .post(app.url("/auth/register"))
+        .form(&[("email", "root@example.org"), ("name", "Root"), ("password", "short"), ("confirm", "short")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(short.status(), 303);
+    let to = short.headers()[LOCATION].to_str().unwrap();
+    assert!(to.starts_with("/register?error=password"), "{to}");
+    assert!(to.contains("email=root%40example.org"), "keeps the input: {to}");
+
+    let first = client()
+        .post(app.url("/auth/register"))
+        .form(&[("email", "root@example.org"), ("name", "Root"), ("password", PW), ("confirm", PW)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 303);
+    assert_eq!(first.headers()[LOCATION], "/");
+    let cookie = session_cookie(&first).expect("signed in after registering");
+    let me: Value = app.get("/api/v1/me", Some(&cookie)).await.json().await.unwrap();
+    assert_eq!(me["roles"], json!(["admin"]));
+
+    let second = client()
+        .post(app.url("/auth/register"))
+        .form(&[("email", "late@example.org"), ("name", ""), ("password", PW), ("confirm", PW)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.status(), 303);
+    assert_eq!(second.headers()[LOCATION], "/login?error=set_up");
+    assert!(session_cookie(&second).is_none());
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+
+    // Pages now need a signed-in user, and remember where they wanted to go.
+    let admin_page = app.get("/admin", None).await;
+    assert_eq!(admin_page.status(), 303);
+    assert_eq!(admin_page.headers()[LOCATION], "/login?next=%2Fadmin");
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn pages_render_on_the_server_for_the_signed_in_user(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    app.add_user("admin@example.org", PW, &["admin"]).await;
+    app.add_user("viewer@example.org", PW, &["viewer"]).await;
+    let admin = app.session("admin@example.org", PW).await;
+
+    let page = app.get("/admin", Some(&admin)).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("viewer@example.org"), "user list rendered without JavaScript");
+
+    let mut german = cookie_header(&admin);
+    german.insert("accept-language", HeaderValue::from_static("de-DE,de;q=0.9"));
+    let html = client()
+        .get(app.url("/account"))
+        .headers(german)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("lang=\"de\""));
+    assert!(html.contains("Passwort ändern"));
+
+    let viewer = app.session("viewer@example.org", PW).await;
+    let page = app.get("/admin", Some(&viewer)).await;
+    assert_eq!(page.status(), 403);
+    assert!(!page.text().await.unwrap().contains("admin@example.org"));
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn api_errors_are_json_and_bodies_are_limited(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let big = "x".repeat(2 * 1024 * 1024);
+    let resp = client()
+        .post(app.url("/api/v1/session"))
+        .header("content-type", "application/json")
+        .body(format!("{{\"email\":\"{big}\",\"password\":\"x\"}}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 413);
+    assert_eq!(error_code(resp).await, "payload_too_large");
+
+    let resp = client()
+        .post(app.url("/api/v1/session"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    assert_eq!(error_code(resp).await, "bad_request");
+
+    let resp = app.get("/api/v1/no-such-thing", None).await;
+    assert_eq!(resp.status(), 404);
+    assert_eq!(error_code(resp).await, "not_found");
+
+    let resp = client().put(app.url("/api/v1/me")).send().await.unwrap();
+    assert_eq!(resp.status(), 405);
+    assert_eq!(error_code(resp).await, "method_not_allowed");
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn health_answers_and_requests_get_an_id(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let resp = app.get("/health", None).await;
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers().contains_key("x-request-id"));
+    let ready = app.get("/readiness", None).await;
+    assert_eq!(ready.status(), 200);
+    assert_eq!(ready.json::<Value>().await.unwrap()["status"], "ready");
+}

@@ -1,0 +1,130 @@
+//! Test harness: a real Shipgate on a random port over a fresh database per test.
+#![allow(dead_code)]
+
+use app::services::accounts::{self, NewUser};
+use app::services::Actor;
+use reqwest::header::{HeaderMap, HeaderValue, COOKIE, SET_COOKIE};
+use reqwest::{Client, Response};
+use serde_json::{json, Value};
+use shipgate_server::config::{LogFormat, LogSettings, Settings};
+use shipgate_server::startup::{Application, SESSION_COOKIE};
+use sqlx::PgPool;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub pool: PgPool,
+}
+
+pub fn settings(database_url: &str) -> Settings {
+    Settings {
+        database_url: database_url.to_string(),
+        site_addr: "127.0.0.1:0".parse().unwrap(),
+        site_root: "target/site".into(),
+        public_base_url: "http://shipgate.test".into(),
+        session_idle: Duration::from_secs(3600),
+        session_absolute: Duration::from_secs(8 * 3600),
+        log: LogSettings {
+            level: tracing::Level::WARN,
+            format: LogFormat::Text,
+        },
+    }
+}
+
+pub async fn spawn_app(pool: PgPool) -> TestApp {
+    let app = Application::build(&settings("postgres://unused"), pool.clone())
+        .await
+        .expect("app builds");
+    let addr = app.local_addr();
+    tokio::spawn(app.run_until_stopped());
+    TestApp { addr, pool }
+}
+
+/// A client that keeps no cookies and follows no redirects: tests handle both explicitly.
+pub fn client() -> Client {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn add_user(&self, email: &str, password: &str, roles: &[&str]) {
+        accounts::create_user(
+            &self.pool,
+            &Actor::Cli,
+            NewUser {
+                email: email.into(),
+                name: String::new(),
+                password: password.into(),
+                roles: roles.iter().map(|r| r.to_string()).collect(),
+            },
+        )
+        .await
+        .expect("user created");
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> Response {
+        self.sign_in_with(email, password, HeaderMap::new()).await
+    }
+
+    pub async fn sign_in_with(&self, email: &str, password: &str, headers: HeaderMap) -> Response {
+        client()
+            .post(self.url("/api/v1/session"))
+            .headers(headers)
+            .json(&json!({ "email": email, "password": password }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Signs in and returns the session cookie (`name=value`).
+    pub async fn session(&self, email: &str, password: &str) -> String {
+        let resp = self.sign_in(email, password).await;
+        assert_eq!(resp.status(), 200, "sign-in as {email}");
+        session_cookie(&resp).expect("a session cookie is set at sign-in")
+    }
+
+    pub async fn get(&self, path: &str, cookie: Option<&str>) -> Response {
+        let mut req = client().get(self.url(path));
+        if let Some(c) = cookie {
+            req = req.header(COOKIE, c);
+        }
+        req.send().await.unwrap()
+    }
+
+    pub async fn issue_token(&self, email: &str) -> String {
+        let user = accounts::find_by_email(&self.pool, email).await.unwrap();
+        app::services::tokens::issue(&self.pool, user.id, "test")
+            .await
+            .unwrap()
+            .secret
+    }
+}
+
+pub fn session_cookie(resp: &Response) -> Option<String> {
+    resp.headers().get_all(SET_COOKIE).iter().find_map(|v| {
+        let v = v.to_str().ok()?;
+        let pair = v.split(';').next()?.trim();
+        pair.starts_with(&format!("{SESSION_COOKIE}=")).then(|| pair.to_string())
+    })
+}
+
+pub fn cookie_header(cookie: &str) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert(COOKIE, HeaderValue::from_str(cookie).unwrap());
+    h
+}
+
+/// Asserts the API's error shape and returns the code.
+pub async fn error_code(resp: Response) -> String {
+    let body: Value = resp.json().await.expect("error body is JSON");
+    let code = body["error"]["code"].as_str().expect("error.code").to_string();
+    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "error.message in {body}");
+    code
+}
