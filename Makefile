@@ -14,6 +14,9 @@ export LEPTOS_SITE_ROOT := target/site
 # cargo-leptos sets this while building; plain cargo must too, or the page asks for the
 # wasm file under another name.
 export LEPTOS_OUTPUT_NAME := shipgate
+# cargo-leptos builds the dev browser bundle with erased component types; the server must be
+# built the same way or hydration finds different markers. Every dev cargo call uses this.
+DEV_RUSTFLAGS := --cfg erase_components
 
 DB_URL = $(shell $(ROOT)/scripts/ensure-postgres.sh)
 
@@ -41,12 +44,12 @@ run: build-release
 # builds it anyway, so the server is compiled once.
 build-test: tools-browser
 	cargo leptos build --frontend-only
-	cargo test --workspace --no-run
+	RUSTFLAGS="$(DEV_RUSTFLAGS)" cargo test --workspace --no-run
 
 test-rust: build-test
 	@url="$(DB_URL)"; [[ -n "$$url" ]] || exit 1; \
 	DATABASE_URL="$$url" "$(CARGO_TARGET_DIR)/debug/shipgate" migrate up && \
-	DATABASE_URL="$$url" cargo test --workspace
+	DATABASE_URL="$$url" RUSTFLAGS="$(DEV_RUSTFLAGS)" cargo test --workspace
 
 test-e2e: build-test
 	@url="$(DB_URL)"; [[ -n "$$url" ]] || exit 1; \
@@ -56,7 +59,7 @@ test: test-rust test-e2e
 
 lint:
 	cargo fmt --all -- --check
-	cargo clippy --workspace --all-targets -- -D warnings
+	RUSTFLAGS="$(DEV_RUSTFLAGS)" cargo clippy --workspace --all-targets -- -D warnings
 
 fmt:
 	cargo fmt --all
@@ -66,7 +69,7 @@ sqlx-prepare:
 	@url="$(DB_URL)"; [[ -n "$$url" ]] || exit 1; \
 	DATABASE_URL="$$url" "$(CARGO_TARGET_DIR)/debug/shipgate" migrate up && \
 	rm -rf .sqlx && mkdir .sqlx && touch app/src/lib.rs server/src/lib.rs && \
-	SQLX_OFFLINE=false SQLX_OFFLINE_DIR=$(ROOT)/.sqlx DATABASE_URL="$$url" cargo check --workspace --all-targets
+	SQLX_OFFLINE=false SQLX_OFFLINE_DIR=$(ROOT)/.sqlx DATABASE_URL="$$url" RUSTFLAGS="$(DEV_RUSTFLAGS)" cargo check --workspace --all-targets
 
 clean-db:
 	-@pg_ctl=$$(ls /usr/lib/postgresql/*/bin/pg_ctl 2>/dev/null | sort -V | tail -n1); \

@@ -16,8 +16,7 @@ psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DA
 DATABASE_URL="$e2e_url" "$bin" migrate up
 
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 3999)"
-log="$here/test-results/server.log"
-mkdir -p "$here/test-results"
+log="$here/server.log"
 DATABASE_URL="$e2e_url" LEPTOS_SITE_ADDR="127.0.0.1:$port" LOG_LEVEL="${LOG_LEVEL:-info}" \
   "$bin" serve >"$log" 2>&1 &
 server=$!

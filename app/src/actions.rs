@@ -21,7 +21,9 @@ mod ssr {
     }
 
     pub fn lang() -> Lang {
-        parts().map(|p| request_lang(&p.headers)).unwrap_or_default()
+        parts()
+            .map(|p| request_lang(&p.headers))
+            .unwrap_or_default()
     }
 
     pub fn current_user() -> Result<CurrentUser, ServerFnError> {
@@ -71,9 +73,10 @@ pub async fn change_password(
         )));
     }
     let state = ssr::state();
-    let epoch = accounts::change_password(&state.pool, me.user.id, &current_password, &new_password)
-        .await
-        .map_err(ssr::fail)?;
+    let epoch =
+        accounts::change_password(&state.pool, me.user.id, &current_password, &new_password)
+            .await
+            .map_err(ssr::fail)?;
     let session = leptos_axum::extract::<tower_sessions::Session>().await?;
     crate::auth::adopt_epoch(&session, epoch)
         .await

@@ -76,7 +76,10 @@ pub async fn end_session(session: &Session) -> Result<(), ServiceError> {
 /// The user signed in to this session, if the session is still good: not past its
 /// absolute lifetime, the account not disabled, and no password change since.
 /// A session that is no longer good is ended on the spot.
-pub async fn session_user(state: &AppState, session: &Session) -> Result<Option<UserInfo>, ServiceError> {
+pub async fn session_user(
+    state: &AppState,
+    session: &Session,
+) -> Result<Option<UserInfo>, ServiceError> {
     let Some(auth) = session
         .get::<SessionAuth>(SESSION_KEY)
         .await

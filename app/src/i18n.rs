@@ -65,27 +65,6 @@ impl Lang {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn accept_language_prefers_highest_q() {
-        assert_eq!(Lang::from_accept_language("de-DE,de;q=0.9,en;q=0.8"), Some(Lang::De));
-        assert_eq!(Lang::from_accept_language("fr-FR, en;q=0.5, de;q=0.4"), Some(Lang::En));
-        assert_eq!(Lang::from_accept_language("en;q=0.3, de;q=0.7"), Some(Lang::De));
-        assert_eq!(Lang::from_accept_language("fr, it"), None);
-        assert_eq!(Lang::from_accept_language("de;q=0"), None);
-    }
-
-    #[test]
-    fn remembered_choice_beats_browser() {
-        assert_eq!(Lang::negotiate(Some("en"), Some("de")), Lang::En);
-        assert_eq!(Lang::negotiate(Some("xx"), Some("de-AT")), Lang::De);
-        assert_eq!(Lang::negotiate(None, None), Lang::En);
-    }
-}
-
 /// The language of an HTTP request: the `shipgate_lang` cookie, else `Accept-Language`.
 #[cfg(feature = "ssr")]
 pub fn request_lang(headers: &http::HeaderMap) -> Lang {
@@ -102,4 +81,34 @@ pub fn request_lang(headers: &http::HeaderMap) -> Lang {
         .get(http::header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok());
     Lang::negotiate(cookie, accept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_prefers_highest_q() {
+        assert_eq!(
+            Lang::from_accept_language("de-DE,de;q=0.9,en;q=0.8"),
+            Some(Lang::De)
+        );
+        assert_eq!(
+            Lang::from_accept_language("fr-FR, en;q=0.5, de;q=0.4"),
+            Some(Lang::En)
+        );
+        assert_eq!(
+            Lang::from_accept_language("en;q=0.3, de;q=0.7"),
+            Some(Lang::De)
+        );
+        assert_eq!(Lang::from_accept_language("fr, it"), None);
+        assert_eq!(Lang::from_accept_language("de;q=0"), None);
+    }
+
+    #[test]
+    fn remembered_choice_beats_browser() {
+        assert_eq!(Lang::negotiate(Some("en"), Some("de")), Lang::En);
+        assert_eq!(Lang::negotiate(Some("xx"), Some("de-AT")), Lang::De);
+        assert_eq!(Lang::negotiate(None, None), Lang::En);
+    }
 }

@@ -13,9 +13,9 @@ pub mod services;
 #[cfg(feature = "ssr")]
 pub mod state;
 
-pub use ui::App;
 #[cfg(feature = "ssr")]
 pub use ui::shell;
+pub use ui::App;
 
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]

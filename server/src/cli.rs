@@ -105,31 +105,46 @@ async fn run_inner(cli: Cli) -> anyhow::Result<()> {
     let database_url = env().database_url()?;
     match command {
         Command::Serve => unreachable!("handled above"),
-        Command::Migrate { direction: Migrate::Up } => {
-            if !Postgres::database_exists(&database_url).await.context("cannot reach the database")? {
-                Postgres::create_database(&database_url).await.context("cannot create the database")?;
+        Command::Migrate {
+            direction: Migrate::Up,
+        } => {
+            if !Postgres::database_exists(&database_url)
+                .await
+                .context("cannot reach the database")?
+            {
+                Postgres::create_database(&database_url)
+                    .await
+                    .context("cannot create the database")?;
                 eprintln!("created the database");
             }
             let pool = connect(&database_url).await?;
             MIGRATOR.run(&pool).await.context("migration failed")?;
             eprintln!("database is up to date");
         }
-        Command::Migrate { direction: Migrate::Down } => {
+        Command::Migrate {
+            direction: Migrate::Down,
+        } => {
             let pool = connect(&database_url).await?;
-            let applied: Vec<i64> =
-                sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version DESC LIMIT 2")
-                    .fetch_all(&pool)
-                    .await
-                    .context("no migrations have been applied")?;
+            let applied: Vec<i64> = sqlx::query_scalar(
+                "SELECT version FROM _sqlx_migrations ORDER BY version DESC LIMIT 2",
+            )
+            .fetch_all(&pool)
+            .await
+            .context("no migrations have been applied")?;
             let Some(latest) = applied.first() else {
                 eprintln!("no migrations to revert");
                 return Ok(());
             };
             let target = applied.get(1).copied().unwrap_or(0);
-            MIGRATOR.undo(&pool, target).await.context("reverting failed")?;
+            MIGRATOR
+                .undo(&pool, target)
+                .await
+                .context("reverting failed")?;
             eprintln!("reverted migration {latest}");
         }
-        Command::User { command: UserCommand::Add { email, roles, name } } => {
+        Command::User {
+            command: UserCommand::Add { email, roles, name },
+        } => {
             let pool = connect(&database_url).await?;
             let password = read_password()?;
             let created = accounts::create_user(
@@ -147,10 +162,18 @@ async fn run_inner(cli: Cli) -> anyhow::Result<()> {
             eprintln!(
                 "added {} ({})",
                 created.user.email,
-                created.user.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+                created
+                    .user
+                    .roles
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
         }
-        Command::Token { command: TokenCommand::Issue { email, name } } => {
+        Command::Token {
+            command: TokenCommand::Issue { email, name },
+        } => {
             let pool = connect(&database_url).await?;
             let user = accounts::find_by_email(&pool, &email)
                 .await
@@ -184,7 +207,10 @@ async fn warn_about_pending_migrations(pool: &PgPool) {
                 .filter(|m| m.migration_type.is_up_migration() && !applied.contains(&m.version))
                 .count();
             if pending > 0 {
-                tracing::warn!(pending, "database schema is behind; run `shipgate migrate up`");
+                tracing::warn!(
+                    pending,
+                    "database schema is behind; run `shipgate migrate up`"
+                );
             }
         }
         Err(e) => tracing::warn!(error = %e, "could not check migrations"),
@@ -198,7 +224,10 @@ fn read_password() -> anyhow::Result<String> {
         std::io::stderr().flush().ok();
     }
     let mut line = String::new();
-    stdin.lock().read_line(&mut line).context("cannot read the password from stdin")?;
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from stdin")?;
     let password = line.trim_end_matches(['\n', '\r']).to_string();
     if password.is_empty() {
         anyhow::bail!("no password on standard input");

@@ -89,7 +89,10 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             )
         })?;
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-            return Err(err("DATABASE_URL", "must start with postgres:// or postgresql://"));
+            return Err(err(
+                "DATABASE_URL",
+                "must start with postgres:// or postgresql://",
+            ));
         }
         Ok(url)
     }
@@ -99,7 +102,10 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             None => Ok(Duration::from_secs(default * 60)),
             Some(v) => match v.trim().parse::<u64>() {
                 Ok(n) if n > 0 => Ok(Duration::from_secs(n * 60)),
-                _ => Err(err(var, format!("`{v}` is not a positive whole number of minutes"))),
+                _ => Err(err(
+                    var,
+                    format!("`{v}` is not a positive whole number of minutes"),
+                )),
             },
         }
     }
@@ -110,10 +116,15 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         let site_addr = match self.get("LEPTOS_SITE_ADDR") {
             None => SocketAddr::from(([127, 0, 0, 1], 3000)),
             Some(v) => v.trim().parse().map_err(|_| {
-                err("LEPTOS_SITE_ADDR", format!("`{v}` is not an address like 127.0.0.1:3000"))
+                err(
+                    "LEPTOS_SITE_ADDR",
+                    format!("`{v}` is not an address like 127.0.0.1:3000"),
+                )
             })?,
         };
-        let site_root = self.get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into());
+        let site_root = self
+            .get("LEPTOS_SITE_ROOT")
+            .unwrap_or_else(|| "target/site".into());
         let public_base_url = match self.get("PUBLIC_BASE_URL") {
             None => format!("http://{site_addr}"),
             Some(v) => {
@@ -125,7 +136,9 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
                 if rest.is_empty() || rest.contains(['/', '?', '#', ' ']) {
                     return Err(err(
                         "PUBLIC_BASE_URL",
-                        format!("`{v}` must be scheme and host only, e.g. https://shipgate.example.org"),
+                        format!(
+                            "`{v}` must be scheme and host only, e.g. https://shipgate.example.org"
+                        ),
                     ));
                 }
                 v
@@ -167,8 +180,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> Env<impl Fn(&str) -> Option<String>> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Env(move |k| map.get(k).cloned())
     }
 
@@ -194,10 +209,20 @@ mod tests {
             (&[DB, ("LOG_FORMAT", "xml")], "LOG_FORMAT"),
             (&[DB, ("LEPTOS_SITE_ADDR", "localhost")], "LEPTOS_SITE_ADDR"),
             (&[DB, ("PUBLIC_BASE_URL", "ftp://x")], "PUBLIC_BASE_URL"),
-            (&[DB, ("PUBLIC_BASE_URL", "https://x/app")], "PUBLIC_BASE_URL"),
+            (
+                &[DB, ("PUBLIC_BASE_URL", "https://x/app")],
+                "PUBLIC_BASE_URL",
+            ),
             (&[DB, ("SESSION_IDLE_MINUTES", "0")], "SESSION_IDLE_MINUTES"),
             (&[DB, ("SESSION_MAX_MINUTES", "abc")], "SESSION_MAX_MINUTES"),
-            (&[DB, ("SESSION_IDLE_MINUTES", "600"), ("SESSION_MAX_MINUTES", "60")], "SESSION_MAX_MINUTES"),
+            (
+                &[
+                    DB,
+                    ("SESSION_IDLE_MINUTES", "600"),
+                    ("SESSION_MAX_MINUTES", "60"),
+                ],
+                "SESSION_MAX_MINUTES",
+            ),
         ];
         for (pairs, var) in cases {
             let e = env(pairs).settings().unwrap_err();
@@ -209,9 +234,13 @@ mod tests {
 
     #[test]
     fn https_base_url_makes_cookies_secure() {
-        let s = env(&[DB, ("PUBLIC_BASE_URL", "https://ship.example.org/"), ("LOG_LEVEL", "DEBUG")])
-            .settings()
-            .unwrap();
+        let s = env(&[
+            DB,
+            ("PUBLIC_BASE_URL", "https://ship.example.org/"),
+            ("LOG_LEVEL", "DEBUG"),
+        ])
+        .settings()
+        .unwrap();
         assert_eq!(s.public_base_url, "https://ship.example.org");
         assert!(s.secure_cookies());
         assert_eq!(s.log.level, tracing::Level::DEBUG);

@@ -15,11 +15,18 @@ pub async fn health() -> Response {
 const DB_PING_TIMEOUT: Duration = Duration::from_secs(1);
 
 pub async fn readiness(State(state): State<AppState>) -> Response {
-    let ping = tokio::time::timeout(DB_PING_TIMEOUT, sqlx::query("SELECT 1").execute(&state.pool)).await;
+    let ping = tokio::time::timeout(
+        DB_PING_TIMEOUT,
+        sqlx::query("SELECT 1").execute(&state.pool),
+    )
+    .await;
     let reason = match ping {
         Ok(Ok(_)) => return Json(json!({ "status": "ready", "database": "ok" })).into_response(),
         Ok(Err(e)) => format!("database ping failed: {e}"),
-        Err(_) => format!("database ping took longer than {} ms", DB_PING_TIMEOUT.as_millis()),
+        Err(_) => format!(
+            "database ping took longer than {} ms",
+            DB_PING_TIMEOUT.as_millis()
+        ),
     };
     tracing::warn!(%reason, "not ready");
     (

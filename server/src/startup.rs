@@ -123,10 +123,15 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: &Settings, pool: PgPool) -> anyhow::Result<Application> {
-        let router = router(state(settings, pool.clone()), settings.public_base_url.clone());
+        let router = router(
+            state(settings, pool.clone()),
+            settings.public_base_url.clone(),
+        );
         let listener = tokio::net::TcpListener::bind(settings.site_addr)
             .await
-            .with_context(|| format!("cannot listen on {} (LEPTOS_SITE_ADDR)", settings.site_addr))?;
+            .with_context(|| {
+                format!("cannot listen on {} (LEPTOS_SITE_ADDR)", settings.site_addr)
+            })?;
         Ok(Application {
             listener,
             router,
@@ -135,7 +140,9 @@ impl Application {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
     }
 
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
@@ -173,7 +180,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

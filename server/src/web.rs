@@ -68,17 +68,24 @@ pub async fn login(
     session: Session,
     Form(f): Form<LoginForm>,
 ) -> Response {
-    let result = match accounts::authenticate(&state.pool, &state.throttle, &f.email, &f.password, addr).await {
-        Ok(signed_in) => auth::start_session(&session, &signed_in).await,
-        Err(e) => Err(e),
-    };
+    let result =
+        match accounts::authenticate(&state.pool, &state.throttle, &f.email, &f.password, addr)
+            .await
+        {
+            Ok(signed_in) => auth::start_session(&session, &signed_in).await,
+            Err(e) => Err(e),
+        };
     match result {
         Ok(()) => Redirect::to(safe_next(&f.next)).into_response(),
         Err(e) => {
             internal(&e);
             back_to(
                 "/login",
-                &[("error", e.code()), ("email", f.email.trim()), ("next", &f.next)],
+                &[
+                    ("error", e.code()),
+                    ("email", f.email.trim()),
+                    ("next", &f.next),
+                ],
             )
             .into_response()
         }
@@ -109,24 +116,31 @@ pub async fn register(
     let keep = |code: &'static str| {
         back_to(
             "/register",
-            &[("error", code), ("email", f.email.trim()), ("name", f.name.trim())],
+            &[
+                ("error", code),
+                ("email", f.email.trim()),
+                ("name", f.name.trim()),
+            ],
         )
         .into_response()
     };
     if f.password != f.confirm {
         return keep("confirm");
     }
-    let signed_in = match accounts::register_first_admin(&state.pool, &f.email, &f.name, &f.password).await {
-        Ok(s) => s,
-        Err(e) => {
-            internal(&e);
-            return match e {
-                ServiceError::Invalid { field, .. } => keep(field),
-                ServiceError::Conflict { .. } => Redirect::to("/login?error=set_up").into_response(),
-                other => keep(other.code()),
-            };
-        }
-    };
+    let signed_in =
+        match accounts::register_first_admin(&state.pool, &f.email, &f.name, &f.password).await {
+            Ok(s) => s,
+            Err(e) => {
+                internal(&e);
+                return match e {
+                    ServiceError::Invalid { field, .. } => keep(field),
+                    ServiceError::Conflict { .. } => {
+                        Redirect::to("/login?error=set_up").into_response()
+                    }
+                    other => keep(other.code()),
+                };
+            }
+        };
     state.set_up.store(true, Ordering::Relaxed);
     match auth::start_session(&session, &signed_in).await {
         Ok(()) => Redirect::to("/").into_response(),
@@ -147,7 +161,11 @@ pub struct LangForm {
 /// Remembers the chosen language for a year.
 pub async fn set_lang(State(state): State<AppState>, Form(f): Form<LangForm>) -> Response {
     let lang = Lang::from_code(&f.lang).unwrap_or_default();
-    let secure = if state.auth.secure_cookies { "; Secure" } else { "" };
+    let secure = if state.auth.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
     let cookie = format!(
         "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax{secure}",
         lang.code()
@@ -176,7 +194,14 @@ mod tests {
     #[test]
     fn only_local_paths_are_followed() {
         assert_eq!(safe_next("/admin?x=1"), "/admin?x=1");
-        for bad in ["", "https://evil.example", "//evil.example", "/\\evil", "/login", "admin"] {
+        for bad in [
+            "",
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil",
+            "/login",
+            "admin",
+        ] {
             assert_eq!(safe_next(bad), "/", "{bad}");
         }
     }

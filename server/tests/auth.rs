@@ -34,14 +34,20 @@ async fn wrong_password_and_unknown_email_get_the_same_401_json(pool: PgPool) {
 #[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
 async fn me_requires_a_credential_and_reports_roles(pool: PgPool) {
     let app = spawn_app(pool).await;
-    app.add_user("rc@example.org", PW, &["release_captain", "engineer"]).await;
+    app.add_user("rc@example.org", PW, &["release_captain", "engineer"])
+        .await;
 
     let anon = app.get("/api/v1/me", None).await;
     assert_eq!(anon.status(), 401);
     assert_eq!(error_code(anon).await, "unauthorized");
 
     let cookie = app.session("rc@example.org", PW).await;
-    let me: Value = app.get("/api/v1/me", Some(&cookie)).await.json().await.unwrap();
+    let me: Value = app
+        .get("/api/v1/me", Some(&cookie))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["email"], "rc@example.org");
     assert_eq!(me["roles"], json!(["release_captain", "engineer"]));
 }
@@ -114,7 +120,8 @@ async fn viewer_is_forbidden_on_admin_endpoints(pool: PgPool) {
         c.post(app.url("/api/v1/users")).json(&json!({
             "email": "new@example.org", "password": PW, "roles": ["admin"]
         })),
-        c.patch(app.url("/api/v1/users/1")).json(&json!({ "roles": ["viewer"] })),
+        c.patch(app.url("/api/v1/users/1"))
+            .json(&json!({ "roles": ["viewer"] })),
     ];
     for call in calls {
         let req = call.build().unwrap();
@@ -193,9 +200,15 @@ async fn cross_site_posts_are_refused(pool: PgPool) {
 
     // The same request from our own origin goes through.
     let mut h = HeaderMap::new();
-    h.insert("origin", HeaderValue::from_str(&format!("http://{}", app.addr)).unwrap());
+    h.insert(
+        "origin",
+        HeaderValue::from_str(&format!("http://{}", app.addr)).unwrap(),
+    );
     h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
-    assert_eq!(app.sign_in_with("ada@example.org", PW, h).await.status(), 200);
+    assert_eq!(
+        app.sign_in_with("ada@example.org", PW, h).await.status(),
+        200
+    );
 }
 
 #[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
@@ -208,7 +221,11 @@ async fn rapid_wrong_logins_are_throttled(pool: PgPool) {
     }
     let locked = app.sign_in("ada@example.org", PW).await;
     assert_eq!(locked.status(), 429);
-    let retry_after: u64 = locked.headers()[RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    let retry_after: u64 = locked.headers()[RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(retry_after > 0 && retry_after <= 15 * 60);
     assert_eq!(error_code(locked).await, "too_many_requests");
 
@@ -227,8 +244,16 @@ async fn disabling_a_user_ends_their_sessions_and_tokens_at_once(pool: PgPool) {
     assert_eq!(app.get("/api/v1/me", Some(&ada)).await.status(), 200);
 
     let admin = app.session("admin@example.org", PW).await;
-    let users: Vec<Value> = app.get("/api/v1/users", Some(&admin)).await.json().await.unwrap();
-    let ada_id = users.iter().find(|u| u["email"] == "ada@example.org").unwrap()["id"]
+    let users: Vec<Value> = app
+        .get("/api/v1/users", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ada_id = users
+        .iter()
+        .find(|u| u["email"] == "ada@example.org")
+        .unwrap()["id"]
         .as_i64()
         .unwrap();
     let resp = client()
@@ -322,7 +347,12 @@ async fn password_change_ends_the_other_sessions_only(pool: PgPool) {
     assert_eq!(app.get("/api/v1/me", Some(&laptop)).await.status(), 200);
     assert_eq!(app.get("/api/v1/me", Some(&phone)).await.status(), 401);
     assert_eq!(app.sign_in("ada@example.org", PW).await.status(), 401);
-    assert_eq!(app.sign_in("ada@example.org", "a new long password").await.status(), 200);
+    assert_eq!(
+        app.sign_in("ada@example.org", "a new long password")
+            .await
+            .status(),
+        200
+    );
 }
 
 #[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
@@ -343,7 +373,12 @@ async fn api_tokens_are_shown_once_listed_and_revocable(pool: PgPool) {
     let secret = issued["secret"].as_str().unwrap().to_string();
     let id = issued["token"]["id"].as_i64().unwrap();
 
-    let me = client().get(app.url("/api/v1/me")).bearer_auth(&secret).send().await.unwrap();
+    let me = client()
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(me.status(), 200);
     assert_eq!(me.json::<Value>().await.unwrap()["email"], "ci@example.org");
 
@@ -353,7 +388,12 @@ async fn api_tokens_are_shown_once_listed_and_revocable(pool: PgPool) {
         .await
         .unwrap();
     assert_ne!(stored, secret.as_bytes());
-    let list = app.get("/api/v1/tokens", Some(&cookie)).await.text().await.unwrap();
+    let list = app
+        .get("/api/v1/tokens", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(list.contains("deploy pipeline"));
     assert!(!list.contains(&secret));
 
@@ -364,11 +404,21 @@ async fn api_tokens_are_shown_once_listed_and_revocable(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(revoked.status(), 204);
-    let after = client().get(app.url("/api/v1/me")).bearer_auth(&secret).send().await.unwrap();
+    let after = client()
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(after.status(), 401);
     assert_eq!(error_code(after).await, "unauthorized");
 
-    let bogus = client().get(app.url("/api/v1/me")).bearer_auth("sg_nope").send().await.unwrap();
+    let bogus = client()
+        .get(app.url("/api/v1/me"))
+        .bearer_auth("sg_nope")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bogus.status(), 401);
 }
 
@@ -383,30 +433,53 @@ async fn first_account_becomes_admin_and_registration_then_closes(pool: PgPool) 
 
     let short = client()
         .post(app.url("/auth/register"))
-        .form(&[("email", "root@example.org"), ("name", "Root"), ("password", "short"), ("confirm", "short")])
+        .form(&[
+            ("email", "root@example.org"),
+            ("name", "Root"),
+            ("password", "short"),
+            ("confirm", "short"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(short.status(), 303);
     let to = short.headers()[LOCATION].to_str().unwrap();
     assert!(to.starts_with("/register?error=password"), "{to}");
-    assert!(to.contains("email=root%40example.org"), "keeps the input: {to}");
+    assert!(
+        to.contains("email=root%40example.org"),
+        "keeps the input: {to}"
+    );
 
     let first = client()
         .post(app.url("/auth/register"))
-        .form(&[("email", "root@example.org"), ("name", "Root"), ("password", PW), ("confirm", PW)])
+        .form(&[
+            ("email", "root@example.org"),
+            ("name", "Root"),
+            ("password", PW),
+            ("confirm", PW),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(first.status(), 303);
     assert_eq!(first.headers()[LOCATION], "/");
     let cookie = session_cookie(&first).expect("signed in after registering");
-    let me: Value = app.get("/api/v1/me", Some(&cookie)).await.json().await.unwrap();
+    let me: Value = app
+        .get("/api/v1/me", Some(&cookie))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["roles"], json!(["admin"]));
 
     let second = client()
         .post(app.url("/auth/register"))
-        .form(&[("email", "late@example.org"), ("name", ""), ("password", PW), ("confirm", PW)])
+        .form(&[
+            ("email", "late@example.org"),
+            ("name", ""),
+            ("password", PW),
+            ("confirm", PW),
+        ])
         .send()
         .await
         .unwrap();
@@ -435,10 +508,16 @@ async fn pages_render_on_the_server_for_the_signed_in_user(pool: PgPool) {
     let page = app.get("/admin", Some(&admin)).await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
-    assert!(html.contains("viewer@example.org"), "user list rendered without JavaScript");
+    assert!(
+        html.contains("viewer@example.org"),
+        "user list rendered without JavaScript"
+    );
 
     let mut german = cookie_header(&admin);
-    german.insert("accept-language", HeaderValue::from_static("de-DE,de;q=0.9"));
+    german.insert(
+        "accept-language",
+        HeaderValue::from_static("de-DE,de;q=0.9"),
+    );
     let html = client()
         .get(app.url("/account"))
         .headers(german)

@@ -19,7 +19,11 @@ fn bindir() -> PathBuf {
         }
     }
     let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).collect())
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.path().join("bin"))
+                .collect()
+        })
         .unwrap_or_default();
     found.sort();
     found
@@ -63,14 +67,30 @@ impl Cluster {
             .local_addr()
             .unwrap()
             .port();
-        let dir = std::env::temp_dir().join(format!("shipgate-readiness-{}-{port}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("shipgate-readiness-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         if is_root() {
-            let ok = Command::new("chown").arg("postgres:").arg(&dir).status().unwrap();
+            let ok = Command::new("chown")
+                .arg("postgres:")
+                .arg(&dir)
+                .status()
+                .unwrap();
             assert!(ok.success());
         }
         let data = dir.join("data");
-        pg("initdb", &["-D", data.to_str().unwrap(), "-A", "trust", "-U", "postgres", "--no-sync"]);
+        pg(
+            "initdb",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+            ],
+        );
         let cluster = Cluster { dir, port };
         cluster.start();
         cluster
@@ -85,12 +105,31 @@ impl Cluster {
         let log = self.dir.join("log");
         pg(
             "pg_ctl",
-            &["-D", self.dir.join("data").to_str().unwrap(), "-o", &opts, "-l", log.to_str().unwrap(), "-w", "start"],
+            &[
+                "-D",
+                self.dir.join("data").to_str().unwrap(),
+                "-o",
+                &opts,
+                "-l",
+                log.to_str().unwrap(),
+                "-w",
+                "start",
+            ],
         );
     }
 
     fn stop(&self) {
-        pg("pg_ctl", &["-D", self.dir.join("data").to_str().unwrap(), "-m", "fast", "-w", "stop"]);
+        pg(
+            "pg_ctl",
+            &[
+                "-D",
+                self.dir.join("data").to_str().unwrap(),
+                "-m",
+                "fast",
+                "-w",
+                "stop",
+            ],
+        );
     }
 
     fn url(&self) -> String {
@@ -152,7 +191,12 @@ async fn readiness_follows_the_database_without_a_restart() {
 
     cluster.stop();
     let went_down = wait_for(&readiness, 503, Duration::from_secs(3)).await;
-    let body: serde_json::Value = reqwest::get(&readiness).await.unwrap().json().await.unwrap();
+    let body: serde_json::Value = reqwest::get(&readiness)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(body["status"], "unavailable");
     assert!(body["reason"].as_str().is_some_and(|r| !r.is_empty()));
     // The process itself is fine.

@@ -43,7 +43,9 @@ impl fmt::Display for Role {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown role `{0}` (expected one of admin, release_captain, product_owner, engineer, viewer)")]
+#[error(
+    "unknown role `{0}` (expected one of admin, release_captain, product_owner, engineer, viewer)"
+)]
 pub struct UnknownRole(pub String);
 
 impl FromStr for Role {
@@ -185,7 +187,10 @@ mod tests {
         assert_eq!(check_password("12345678"), Ok(()));
         assert_eq!(check_password(&"x".repeat(64)), Ok(()));
         assert_eq!(check_password(&"ü".repeat(256)), Ok(()));
-        assert_eq!(check_password(&"x".repeat(257)), Err(PasswordProblem::TooLong));
+        assert_eq!(
+            check_password(&"x".repeat(257)),
+            Err(PasswordProblem::TooLong)
+        );
     }
 
     #[test]
@@ -194,7 +199,15 @@ mod tests {
             normalize_email("  Ada@Example.ORG "),
             Some("ada@example.org".into())
         );
-        for bad in ["", "ada", "@example.org", "ada@", "a b@example.org", "a@b@c", "ada@.org"] {
+        for bad in [
+            "",
+            "ada",
+            "@example.org",
+            "ada@",
+            "a b@example.org",
+            "a@b@c",
+            "ada@.org",
+        ] {
             assert_eq!(normalize_email(bad), None, "{bad}");
         }
     }

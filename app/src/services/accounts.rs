@@ -42,9 +42,8 @@ fn validate_new_user(new: &NewUser) -> Result<Validated, ServiceError> {
     ))?;
     let name = validate_name(&new.name)?;
     validate_password("password", &new.password)?;
-    let roles = parse_roles(&new.roles).map_err(|_| {
-        ServiceError::invalid("roles", "Unknown role.", "Unbekannte Rolle.")
-    })?;
+    let roles = parse_roles(&new.roles)
+        .map_err(|_| ServiceError::invalid("roles", "Unknown role.", "Unbekannte Rolle."))?;
     Ok(Validated { email, name, roles })
 }
 
@@ -92,9 +91,11 @@ fn email_taken() -> ServiceError {
 }
 
 pub async fn has_users(pool: &PgPool) -> Result<bool, ServiceError> {
-    Ok(sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM users) AS "exists!""#)
-        .fetch_one(pool)
-        .await?)
+    Ok(
+        sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM users) AS "exists!""#)
+            .fetch_one(pool)
+            .await?,
+    )
 }
 
 /// Registers the very first account, which becomes admin. Refused once any account exists.
@@ -222,12 +223,13 @@ pub async fn update_user(
     change: UserChange,
 ) -> Result<UserRecord, ServiceError> {
     actor.require_admin()?;
-    let roles = match &change.roles {
-        Some(names) => Some(parse_roles(names).map_err(|_| {
-            ServiceError::invalid("roles", "Unknown role.", "Unbekannte Rolle.")
-        })?),
-        None => None,
-    };
+    let roles =
+        match &change.roles {
+            Some(names) => Some(parse_roles(names).map_err(|_| {
+                ServiceError::invalid("roles", "Unknown role.", "Unbekannte Rolle.")
+            })?),
+            None => None,
+        };
     if let Actor::User(me) = actor {
         // Admins cannot lock themselves out; another admin has to do it.
         if me.id == user_id

@@ -66,7 +66,10 @@ impl LoginThrottle {
 
     pub fn record_failure(&self, account: &str, address: Option<IpAddr>, now: Instant) {
         let mut f = self.failures.lock().expect("throttle lock");
-        f.by_account.entry(account.to_string()).or_default().push(now);
+        f.by_account
+            .entry(account.to_string())
+            .or_default()
+            .push(now);
         if let Some(a) = address {
             f.by_address.entry(a).or_default().push(now);
         }
@@ -125,7 +128,10 @@ mod tests {
         }
         assert!(t.check("a@x.org", None, now).is_some());
         assert_eq!(t.check("b@x.org", None, now), None);
-        assert_eq!(t.check("a@x.org", None, now + Duration::from_secs(61)), None);
+        assert_eq!(
+            t.check("a@x.org", None, now + Duration::from_secs(61)),
+            None
+        );
     }
 
     #[test]

@@ -2,9 +2,9 @@
 
 use super::ServiceError;
 use crate::domain::account::{parse_roles, IssuedToken, TokenInfo, UserInfo};
+use chrono::{DateTime, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 const TOKEN_PREFIX: &str = "sg_";

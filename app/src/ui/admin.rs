@@ -59,7 +59,13 @@ pub fn AdminUsersPage() -> impl IntoView {
     let update = ServerAction::<UpdateUserRoles>::new();
     let disable = ServerAction::<SetUserDisabled>::new();
     let users = Resource::new(
-        move || (create.version().get(), update.version().get(), disable.version().get()),
+        move || {
+            (
+                create.version().get(),
+                update.version().get(),
+                disable.version().get(),
+            )
+        },
         |_| crate::actions::list_users(),
     );
     let outcome = move || {
@@ -116,7 +122,7 @@ pub fn AdminUsersPage() -> impl IntoView {
             <ActionForm action=create attr:class="stack" attr:id="create-user">
                 <label>
                     {lang.pick("Email", "E-Mail")}
-                    <input type="email" name="email" required/>
+                    <input type="email" name="email" autocomplete="off" required/>
                 </label>
                 <label>
                     {lang.pick("Name", "Name")}

@@ -55,7 +55,11 @@ fn LanguageSwitch(lang: Lang) -> impl IntoView {
         if search.is_empty() {
             location.pathname.get()
         } else {
-            format!("{}?{}", location.pathname.get(), search.trim_start_matches('?'))
+            format!(
+                "{}?{}",
+                location.pathname.get(),
+                search.trim_start_matches('?')
+            )
         }
     };
     let (other, label) = match lang {

@@ -11,7 +11,7 @@ use crate::i18n::Lang;
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use leptos_meta::MetaTags;
-use leptos_meta::{provide_meta_context, Title};
+use leptos_meta::{provide_meta_context, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 use serde::{Deserialize, Serialize};
@@ -92,6 +92,7 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let lang = use_lang();
     view! {
+        <Stylesheet id="leptos" href="/pkg/shipgate.css"/>
         <Title formatter=|page: String| {
             if page.is_empty() { "Shipgate".to_string() } else { format!("{page} · Shipgate") }
         }/>

@@ -103,9 +103,13 @@ async fn change_password(
     session: Session,
     ApiJson(b): ApiJson<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
-    let epoch =
-        accounts::change_password(&state.pool, me.user.id, &b.current_password, &b.new_password)
-            .await?;
+    let epoch = accounts::change_password(
+        &state.pool,
+        me.user.id,
+        &b.current_password,
+        &b.new_password,
+    )
+    .await?;
     if me.via == auth::Credential::Session {
         auth::adopt_epoch(&session, epoch).await?;
     }

@@ -1,7 +1,7 @@
 //! The REST API's one error type: `{"error":{"code","message"}}` with a fitting status.
 
-use app::services::ServiceError;
 use app::i18n::Lang;
+use app::services::ServiceError;
 use axum::extract::rejection::JsonRejection;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -36,7 +36,11 @@ impl ApiError {
     }
 
     pub fn forbidden() -> Self {
-        ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Your roles do not allow this.")
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Your roles do not allow this.",
+        )
     }
 
     pub fn not_found() -> Self {

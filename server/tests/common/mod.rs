@@ -111,7 +111,8 @@ pub fn session_cookie(resp: &Response) -> Option<String> {
     resp.headers().get_all(SET_COOKIE).iter().find_map(|v| {
         let v = v.to_str().ok()?;
         let pair = v.split(';').next()?.trim();
-        pair.starts_with(&format!("{SESSION_COOKIE}=")).then(|| pair.to_string())
+        pair.starts_with(&format!("{SESSION_COOKIE}="))
+            .then(|| pair.to_string())
     })
 }
 
@@ -124,7 +125,15 @@ pub fn cookie_header(cookie: &str) -> HeaderMap {
 /// Asserts the API's error shape and returns the code.
 pub async fn error_code(resp: Response) -> String {
     let body: Value = resp.json().await.expect("error body is JSON");
-    let code = body["error"]["code"].as_str().expect("error.code").to_string();
-    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "error.message in {body}");
+    let code = body["error"]["code"]
+        .as_str()
+        .expect("error.code")
+        .to_string();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "error.message in {body}"
+    );
     code
 }
