@@ -29,8 +29,6 @@ if [[ -n "${DATABASE_URL:-}" ]]; then
   exit 1
 fi
 
-port="${SHIPGATE_PG_PORT:-54329}"
-url="postgres://postgres@127.0.0.1:${port}/shipgate"
 
 bindir=""
 if command -v pg_config >/dev/null && [[ -x "$(pg_config --bindir 2>/dev/null)/initdb" ]]; then
@@ -68,13 +66,21 @@ if [[ ! -f "$data/PG_VERSION" ]]; then
   run_pg "$bindir/initdb" -D "$data" -A trust -U postgres --no-sync >/dev/null
 fi
 
+# The port is remembered with the cluster; a new one is chosen only when starting it.
+port_file="$data/shipgate.port"
 if ! run_pg "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-  if answers 127.0.0.1 "$port"; then
-    say "port $port is taken by another server; set SHIPGATE_PG_PORT to a free port or DATABASE_URL."
+  port="${SHIPGATE_PG_PORT:-54329}"
+  if [[ -z "${SHIPGATE_PG_PORT:-}" ]]; then
+    # Another checkout's cluster may hold the default port: take the next free one.
+    while answers 127.0.0.1 "$port"; do port=$((port + 1)); done
+  elif answers 127.0.0.1 "$port"; then
+    say "SHIPGATE_PG_PORT=$port is taken by another server."
     exit 1
   fi
+  echo "$port" | run_pg tee "$port_file" >/dev/null
   say "starting the project-local cluster on 127.0.0.1:$port"
   run_pg "$bindir/pg_ctl" -D "$data" -l "$data/server.log" -w \
     -o "-p $port -c listen_addresses=127.0.0.1 -k $data" start >/dev/null
 fi
-echo "$url"
+port="$(cat "$port_file" 2>/dev/null || echo "${SHIPGATE_PG_PORT:-54329}")"
+echo "postgres://postgres@127.0.0.1:${port}/shipgate"
