@@ -15,18 +15,21 @@ command -v psql >/dev/null || { echo "end2end: psql is needed: apt-get install -
 psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
 DATABASE_URL="$e2e_url" "$bin" migrate up
 
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 3999)"
+answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+port=$((20000 + RANDOM % 20000))
+while answers "$port"; do port=$((port + 1)); done
 log="$here/server.log"
 DATABASE_URL="$e2e_url" LEPTOS_SITE_ADDR="127.0.0.1:$port" LOG_LEVEL="${LOG_LEVEL:-info}" \
   "$bin" serve >"$log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-  if curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 || \
-     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
+up=false
+for _ in $(seq 1 150); do
+  if answers "$port"; then up=true; break; fi
   kill -0 $server 2>/dev/null || { echo "end2end: server died:" >&2; cat "$log" >&2; exit 1; }
   sleep 0.2
 done
+$up || { echo "end2end: server did not listen on $port within 30 s:" >&2; cat "$log" >&2; exit 1; }
 cd "$here"
 status=0
 E2E_BASE_URL="http://127.0.0.1:$port" npx playwright test || status=$?

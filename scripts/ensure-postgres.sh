@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Makes sure a PostgreSQL server is there and prints the DATABASE_URL to use on stdout.
 #  1. DATABASE_URL set: use it if its server answers, else stop with a clear message.
-#  2. Otherwise: a project-local cluster in .pgdata (port $SHIPGATE_PG_PORT, default 54329),
-#     created and started with the system's initdb/pg_ctl (as the postgres user when root).
+#  2. Otherwise: a project-local cluster in .pgdata (port $SHIPGATE_PG_PORT, default 54329,
+#     or the next free one), created and started with the system's initdb/pg_ctl (as the
+#     postgres user when root). It is for development: trust authentication, loopback only,
+#     no Unix socket (a deep checkout path would exceed the socket path limit).
 #  3. Otherwise: say exactly what to install.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -57,6 +59,10 @@ if [[ "$(id -u)" == 0 ]]; then
     # The postgres user cannot reach the checkout (a private parent folder): keep the
     # cluster in a temporary folder named after the checkout instead.
     data="${TMPDIR:-/tmp}/shipgate-pgdata-$(echo "$root" | cksum | cut -d' ' -f1)"
+    if [[ -L "$data" ]] || { [[ -e "$data" ]] && [[ "$(stat -c %U "$data")" != postgres ]]; }; then
+      say "$data exists but is not a folder of the postgres user; remove it or set DATABASE_URL."
+      exit 1
+    fi
     mkdir -p "$data" && chown postgres: "$data" && chmod 700 "$data"
   fi
 fi
@@ -80,7 +86,7 @@ if ! run_pg "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
   echo "$port" | run_pg tee "$port_file" >/dev/null
   say "starting the project-local cluster on 127.0.0.1:$port"
   run_pg "$bindir/pg_ctl" -D "$data" -l "$data/server.log" -w \
-    -o "-p $port -c listen_addresses=127.0.0.1 -k $data" start >/dev/null
+    -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=" start >/dev/null
 fi
 port="$(cat "$port_file" 2>/dev/null || echo "${SHIPGATE_PG_PORT:-54329}")"
 echo "postgres://postgres@127.0.0.1:${port}/shipgate"

@@ -37,6 +37,19 @@ mod ssr {
             })
     }
 
+    /// For what only the person at the keyboard may do (password, new tokens): a stolen
+    /// API token must not be able to lock its owner out or mint itself successors.
+    pub fn session_user() -> Result<CurrentUser, ServerFnError> {
+        let me = current_user()?;
+        if me.via != crate::auth::Credential::Session {
+            return Err(ServerFnError::new(lang().pick(
+                "This needs a signed-in browser session; API tokens cannot do it.",
+                "Dafür ist eine angemeldete Browser-Sitzung nötig; API-Tokens können das nicht.",
+            )));
+        }
+        Ok(me)
+    }
+
     pub fn actor() -> Result<Actor, ServerFnError> {
         current_user().map(|c| Actor::User(c.user))
     }
@@ -64,7 +77,7 @@ pub async fn change_password(
     confirm_password: String,
 ) -> Result<(), ServerFnError> {
     use crate::services::{accounts, ServiceError};
-    let me = ssr::current_user()?;
+    let me = ssr::session_user()?;
     if new_password != confirm_password {
         return Err(ssr::fail(ServiceError::invalid(
             "confirm_password",
@@ -73,10 +86,15 @@ pub async fn change_password(
         )));
     }
     let state = ssr::state();
-    let epoch =
-        accounts::change_password(&state.pool, me.user.id, &current_password, &new_password)
-            .await
-            .map_err(ssr::fail)?;
+    let epoch = accounts::change_password(
+        &state.pool,
+        &state.throttle,
+        &me.user,
+        &current_password,
+        &new_password,
+    )
+    .await
+    .map_err(ssr::fail)?;
     let session = leptos_axum::extract::<tower_sessions::Session>().await?;
     crate::auth::adopt_epoch(&session, epoch)
         .await
@@ -94,7 +112,7 @@ pub async fn list_tokens() -> Result<Vec<TokenInfo>, ServerFnError> {
 
 #[server]
 pub async fn issue_token(name: String) -> Result<IssuedToken, ServerFnError> {
-    let me = ssr::current_user()?;
+    let me = ssr::session_user()?;
     crate::services::tokens::issue(&ssr::state().pool, me.user.id, &name)
         .await
         .map_err(ssr::fail)

@@ -35,7 +35,12 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
 
 /// Only same-site paths are followed after sign-in, never another host.
 pub fn safe_next(next: &str) -> &str {
-    let local = next.starts_with('/') && !next.starts_with("//") && !next.contains('\\');
+    // Browsers drop tabs and newlines from a Location, so `/\t/evil` would become `//evil`.
+    let local = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next
+            .chars()
+            .any(|c| c == '\\' || c.is_whitespace() || c.is_control());
     if local && !next.starts_with("/login") && !next.starts_with("/register") {
         next
     } else {
@@ -199,6 +204,9 @@ mod tests {
             "https://evil.example",
             "//evil.example",
             "/\\evil",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/ /evil.example",
             "/login",
             "admin",
         ] {

@@ -579,3 +579,86 @@ async fn health_answers_and_requests_get_an_id(pool: PgPool) {
     assert_eq!(ready.status(), 200);
     assert_eq!(ready.json::<Value>().await.unwrap()["status"], "ready");
 }
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn a_burst_of_parallel_guesses_is_throttled_too(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    app.add_user("ada@example.org", PW, &["viewer"]).await;
+    let url = app.url("/api/v1/session");
+    let mut guesses = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let url = url.clone();
+        guesses.spawn(async move {
+            client()
+                .post(url)
+                .json(
+                    &json!({ "email": "ada@example.org", "password": format!("guess number {i}") }),
+                )
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        });
+    }
+    let statuses = guesses.join_all().await;
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert!(
+        checked <= 5,
+        "at most 5 guesses were checked, got {checked}: {statuses:?}"
+    );
+    assert_eq!(checked + refused, 20, "{statuses:?}");
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn an_api_token_cannot_change_the_password_or_mint_tokens(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    app.add_user("ci@example.org", PW, &["engineer"]).await;
+    let token = app.issue_token("ci@example.org").await;
+    let change = client()
+        .post(app.url("/api/v1/me/password"))
+        .bearer_auth(&token)
+        .json(&json!({ "current_password": PW, "new_password": "taken over now" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(change.status(), 403);
+    assert_eq!(error_code(change).await, "session_required");
+    let mint = client()
+        .post(app.url("/api/v1/tokens"))
+        .bearer_auth(&token)
+        .json(&json!({ "name": "successor" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mint.status(), 403);
+    assert_eq!(app.sign_in("ci@example.org", PW).await.status(), 200);
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn the_last_active_admin_cannot_be_removed(pool: PgPool) {
+    use app::services::accounts::{update_user, UserChange};
+    use app::services::Actor;
+    let app = spawn_app(pool).await;
+    app.add_user("admin@example.org", PW, &["admin"]).await;
+    let admin = app::services::accounts::find_by_email(&app.pool, "admin@example.org")
+        .await
+        .unwrap();
+    let disable = UserChange {
+        roles: None,
+        disabled: Some(true),
+    };
+    let err = update_user(&app.pool, &Actor::Cli, admin.id, disable.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "conflict");
+    assert_eq!(app.sign_in("admin@example.org", PW).await.status(), 200);
+
+    // With a second admin, the first may go.
+    app.add_user("second@example.org", PW, &["admin"]).await;
+    let done = update_user(&app.pool, &Actor::Cli, admin.id, disable)
+        .await
+        .unwrap();
+    assert!(done.disabled);
+}

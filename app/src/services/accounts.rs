@@ -250,6 +250,11 @@ pub async fn update_user(
         ));
     }
     let role_names = roles.as_deref().map(role_names);
+    let mut tx = pool.begin().await?;
+    // Serialises admin changes, so two admins demoting each other cannot leave none.
+    sqlx::query!("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await?;
     let row = sqlx::query!(
         r#"UPDATE users SET
                roles = COALESCE($2, roles),
@@ -262,9 +267,21 @@ pub async fn update_user(
         role_names.as_deref(),
         change.disabled
     )
-    .fetch_optional(pool)
+    .fetch_optional(&mut *tx)
     .await?
     .ok_or(ServiceError::NotFound)?;
+    let admins = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM users WHERE 'admin' = ANY(roles) AND NOT disabled"#
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if admins == 0 {
+        return Err(ServiceError::Conflict {
+            en: "Shipgate needs at least one active admin.",
+            de: "Shipgate braucht mindestens einen aktiven Admin.",
+        });
+    }
+    tx.commit().await?;
     Ok(UserRecord {
         user: UserInfo {
             id: row.id,
@@ -277,6 +294,12 @@ pub async fn update_user(
     })
 }
 
+fn throttled(wait: std::time::Duration) -> ServiceError {
+    ServiceError::Throttled {
+        retry_after_secs: wait.as_secs().max(1),
+    }
+}
+
 /// Checks email and password, with throttling per account and per client address.
 /// Unknown email and wrong password give the same error, after the same work.
 pub async fn authenticate(
@@ -287,11 +310,9 @@ pub async fn authenticate(
     address: Option<IpAddr>,
 ) -> Result<SignedIn, ServiceError> {
     let account = email.trim().to_lowercase();
-    if let Some(wait) = throttle.check(&account, address, Instant::now()) {
-        return Err(ServiceError::Throttled {
-            retry_after_secs: wait.as_secs().max(1),
-        });
-    }
+    throttle
+        .begin_attempt(&account, address, Instant::now())
+        .map_err(throttled)?;
     let row = sqlx::query!(
         "SELECT id, email, name, roles, password_hash, disabled, session_epoch
          FROM users WHERE email = $1",
@@ -303,7 +324,7 @@ pub async fn authenticate(
     let password_ok = passwords::verify(stored, password.to_string()).await?;
     match row {
         Some(r) if password_ok && !r.disabled => {
-            throttle.record_success(&account);
+            throttle.record_success(&account, address);
             Ok(SignedIn {
                 user: UserInfo {
                     id: r.id,
@@ -314,10 +335,7 @@ pub async fn authenticate(
                 session_epoch: r.session_epoch,
             })
         }
-        _ => {
-            throttle.record_failure(&account, address, Instant::now());
-            Err(ServiceError::InvalidCredentials)
-        }
+        _ => Err(ServiceError::InvalidCredentials),
     }
 }
 
@@ -345,13 +363,19 @@ pub async fn session_user(
 
 /// Changes the user's own password and ends their other sessions. Returns the new session
 /// epoch, which the current session must adopt to stay signed in.
+/// Guesses at the current password count against the same throttle as sign-ins.
 pub async fn change_password(
     pool: &PgPool,
-    user_id: i64,
+    throttle: &LoginThrottle,
+    user: &UserInfo,
     current: &str,
     new: &str,
 ) -> Result<i32, ServiceError> {
+    let user_id = user.id;
     validate_password("new_password", new)?;
+    throttle
+        .begin_attempt(&user.email, None, Instant::now())
+        .map_err(throttled)?;
     let stored = sqlx::query_scalar!("SELECT password_hash FROM users WHERE id = $1", user_id)
         .fetch_optional(pool)
         .await?
@@ -363,6 +387,7 @@ pub async fn change_password(
             "Das aktuelle Passwort ist falsch.",
         ));
     }
+    throttle.record_success(&user.email, None);
     let hash = passwords::hash(new.to_string()).await?;
     let epoch = sqlx::query_scalar!(
         "UPDATE users SET password_hash = $2, session_epoch = session_epoch + 1, updated_at = now()

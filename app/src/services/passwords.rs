@@ -5,8 +5,20 @@ use super::ServiceError;
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, SaltString};
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use std::sync::OnceLock;
+use tokio::sync::Semaphore;
+
+/// Each hash takes ~19 MiB and a core for a while; bursts queue instead of exhausting memory.
+static HASHING: Semaphore = Semaphore::const_new(4);
+
+async fn permit() -> Result<tokio::sync::SemaphorePermit<'static>, ServiceError> {
+    HASHING
+        .acquire()
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))
+}
 
 pub async fn hash(password: String) -> Result<String, ServiceError> {
+    let _permit = permit().await?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
@@ -21,6 +33,7 @@ pub async fn hash(password: String) -> Result<String, ServiceError> {
 /// Verifies a password. With no stored hash (unknown email) it still does the work of one
 /// verification, so response times do not reveal which accounts exist.
 pub async fn verify(stored_hash: Option<String>, password: String) -> Result<bool, ServiceError> {
+    let _permit = permit().await?;
     tokio::task::spawn_blocking(move || {
         let known = stored_hash.is_some();
         let stored = stored_hash.unwrap_or_else(|| dummy_hash().to_string());

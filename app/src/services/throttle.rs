@@ -43,8 +43,16 @@ impl LoginThrottle {
         }
     }
 
-    /// `Some(wait)` while the account or the address is locked out.
-    pub fn check(&self, account: &str, address: Option<IpAddr>, now: Instant) -> Option<Duration> {
+    /// Starts a sign-in attempt: `Err(wait)` while the account or the address is locked
+    /// out, otherwise the attempt is counted *before* the password is checked, so a burst
+    /// of parallel guesses cannot all slip through. A successful attempt is taken back by
+    /// [`LoginThrottle::record_success`].
+    pub fn begin_attempt(
+        &self,
+        account: &str,
+        address: Option<IpAddr>,
+        now: Instant,
+    ) -> Result<(), Duration> {
         let mut f = self.failures.lock().expect("throttle lock");
         let window = self.policy.window;
         let by_account = locked_for(
@@ -61,11 +69,9 @@ impl LoginThrottle {
                 now,
             )
         });
-        by_account.max(by_address)
-    }
-
-    pub fn record_failure(&self, account: &str, address: Option<IpAddr>, now: Instant) {
-        let mut f = self.failures.lock().expect("throttle lock");
+        if let Some(wait) = by_account.max(by_address) {
+            return Err(wait);
+        }
         f.by_account
             .entry(account.to_string())
             .or_default()
@@ -75,18 +81,21 @@ impl LoginThrottle {
         }
         // Keep the maps from growing without bound under a spray of usernames.
         if f.by_account.len() > 10_000 {
-            let window = self.policy.window;
             f.by_account
                 .retain(|_, v| v.last().is_some_and(|t| now.duration_since(*t) < window));
+            f.by_address
+                .retain(|_, v| v.last().is_some_and(|t| now.duration_since(*t) < window));
         }
+        Ok(())
     }
 
-    pub fn record_success(&self, account: &str) {
-        self.failures
-            .lock()
-            .expect("throttle lock")
-            .by_account
-            .remove(account);
+    /// The attempt succeeded: the account starts afresh and the address gets its attempt back.
+    pub fn record_success(&self, account: &str, address: Option<IpAddr>) {
+        let mut f = self.failures.lock().expect("throttle lock");
+        f.by_account.remove(account);
+        if let Some(entries) = address.and_then(|a| f.by_address.get_mut(&a)) {
+            entries.pop();
+        }
     }
 }
 
@@ -123,15 +132,13 @@ mod tests {
         let t = LoginThrottle::new(policy());
         let now = Instant::now();
         for i in 0..3 {
-            assert_eq!(t.check("a@x.org", None, now), None, "attempt {i}");
-            t.record_failure("a@x.org", None, now);
+            assert_eq!(t.begin_attempt("a@x.org", None, now), Ok(()), "attempt {i}");
         }
-        assert!(t.check("a@x.org", None, now).is_some());
-        assert_eq!(t.check("b@x.org", None, now), None);
-        assert_eq!(
-            t.check("a@x.org", None, now + Duration::from_secs(61)),
-            None
-        );
+        let wait = t.begin_attempt("a@x.org", None, now).unwrap_err();
+        assert_eq!(wait, Duration::from_secs(60));
+        assert_eq!(t.begin_attempt("b@x.org", None, now), Ok(()));
+        let later = now + Duration::from_secs(61);
+        assert_eq!(t.begin_attempt("a@x.org", None, later), Ok(()));
     }
 
     #[test]
@@ -140,20 +147,28 @@ mod tests {
         let now = Instant::now();
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
         for i in 0..5 {
-            t.record_failure(&format!("u{i}@x.org"), Some(ip), now);
+            assert_eq!(
+                t.begin_attempt(&format!("u{i}@x.org"), Some(ip), now),
+                Ok(())
+            );
         }
-        assert!(t.check("fresh@x.org", Some(ip), now).is_some());
-        assert_eq!(t.check("fresh@x.org", None, now), None);
+        assert!(t.begin_attempt("fresh@x.org", Some(ip), now).is_err());
+        assert_eq!(t.begin_attempt("fresh@x.org", None, now), Ok(()));
     }
 
     #[test]
     fn success_clears_the_account() {
         let t = LoginThrottle::new(policy());
         let now = Instant::now();
-        t.record_failure("a@x.org", None, now);
-        t.record_failure("a@x.org", None, now);
-        t.record_success("a@x.org");
-        t.record_failure("a@x.org", None, now);
-        assert_eq!(t.check("a@x.org", None, now), None);
+        let ip: IpAddr = "10.0.0.2".parse().unwrap();
+        for _ in 0..2 {
+            assert_eq!(t.begin_attempt("a@x.org", Some(ip), now), Ok(()));
+        }
+        t.record_success("a@x.org", Some(ip));
+        // The account starts afresh: three more attempts before it locks.
+        for _ in 0..3 {
+            assert_eq!(t.begin_attempt("a@x.org", Some(ip), now), Ok(()));
+        }
+        assert!(t.begin_attempt("a@x.org", Some(ip), now).is_err());
     }
 }

@@ -52,6 +52,13 @@ pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     let q = move |k: &str| query.with_untracked(|m| m.get(k).unwrap_or_default());
     let error = q("error");
+    // A throttled sign-in lands here; the page then answers 429 like the API does.
+    #[cfg(feature = "ssr")]
+    if error == "too_many_requests" {
+        if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+            resp.set_status(http::StatusCode::TOO_MANY_REQUESTS);
+        }
+    }
     let error = (!error.is_empty()).then(|| {
         view! { <p class="alert error" role="alert">{auth_error_text(lang, &error)}</p> }
     });

@@ -99,20 +99,20 @@ struct PasswordChange {
 /// Changes the caller's password; every other session of theirs ends.
 async fn change_password(
     State(state): State<AppState>,
-    ApiUser(me): ApiUser,
+    user: ApiUser,
     session: Session,
     ApiJson(b): ApiJson<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
+    let me = user.require_session()?;
     let epoch = accounts::change_password(
         &state.pool,
-        me.user.id,
+        &state.throttle,
+        &me.user,
         &b.current_password,
         &b.new_password,
     )
     .await?;
-    if me.via == auth::Credential::Session {
-        auth::adopt_epoch(&session, epoch).await?;
-    }
+    auth::adopt_epoch(&session, epoch).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -194,9 +194,10 @@ struct NewToken {
 
 async fn issue_token(
     State(state): State<AppState>,
-    ApiUser(me): ApiUser,
+    user: ApiUser,
     ApiJson(b): ApiJson<NewToken>,
 ) -> Result<(StatusCode, Json<IssuedToken>), ApiError> {
+    let me = user.require_session()?;
     let issued = tokens::issue(&state.pool, me.user.id, &b.name).await?;
     Ok((StatusCode::CREATED, Json(issued)))
 }

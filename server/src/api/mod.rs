@@ -37,6 +37,19 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiUser {
 }
 
 impl ApiUser {
+    /// For what an API token must never do: change the password, mint more tokens.
+    pub fn require_session(&self) -> Result<&CurrentUser, ApiError> {
+        if self.0.via == app::auth::Credential::Session {
+            Ok(&self.0)
+        } else {
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "session_required",
+                "This needs a signed-in browser session; API tokens cannot do it.",
+            ))
+        }
+    }
+
     pub fn require_admin(&self) -> Result<(), ApiError> {
         if self.0.user.is_admin() {
             Ok(())

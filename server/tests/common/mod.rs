@@ -33,7 +33,11 @@ pub fn settings(database_url: &str) -> Settings {
 }
 
 pub async fn spawn_app(pool: PgPool) -> TestApp {
-    let app = Application::build(&settings("postgres://unused"), pool.clone())
+    spawn_app_with(pool, settings("postgres://unused")).await
+}
+
+pub async fn spawn_app_with(pool: PgPool, settings: Settings) -> TestApp {
+    let app = Application::build(&settings, pool.clone())
         .await
         .expect("app builds");
     let addr = app.local_addr();

@@ -1,0 +1,172 @@
+//! The `shipgate` binary as an operator uses it: configuration errors, migrations both
+//! ways, adding a user with the password on stdin, issuing a token.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use sqlx::PgPool;
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+/// The URL of the test's own database (same server as DATABASE_URL, fresh database).
+async fn database_url(pool: &PgPool) -> String {
+    let name: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL for the tests");
+    let base = base.split('?').next().unwrap();
+    let server = &base[..base.rfind('/').unwrap()];
+    format!("{server}/{name}")
+}
+
+fn shipgate(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_shipgate"));
+    cmd.args(args)
+        .env_remove("DATABASE_URL")
+        .env("LOG_LEVEL", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("shipgate runs");
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+#[test]
+fn a_bad_setting_stops_with_one_line_naming_the_variable() {
+    let cases: [(&[(&str, &str)], &str); 3] = [
+        (&[], "DATABASE_URL"),
+        (
+            &[
+                ("DATABASE_URL", "postgres://x@127.0.0.1/x"),
+                ("LOG_LEVEL", "chatty"),
+            ],
+            "LOG_LEVEL",
+        ),
+        (
+            &[
+                ("DATABASE_URL", "postgres://x@127.0.0.1/x"),
+                ("LEPTOS_SITE_ADDR", "nowhere"),
+            ],
+            "LEPTOS_SITE_ADDR",
+        ),
+    ];
+    for (env, var) in cases {
+        let out = shipgate(&["serve"], env, None);
+        assert_eq!(out.status.code(), Some(2), "{var}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+        assert!(err.contains(var), "names {var}: {err}");
+    }
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn migrations_go_down_one_step_and_up_again(pool: PgPool) {
+    let url = database_url(&pool).await;
+    let env = [("DATABASE_URL", url.as_str())];
+    let tables = |pool: PgPool| async move {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'users'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    assert_eq!(tables(pool.clone()).await, 1);
+
+    let down = shipgate(&["migrate", "down"], &env, None);
+    assert!(down.status.success(), "{}", stderr(&down));
+    assert_eq!(tables(pool.clone()).await, 0);
+
+    let up = shipgate(&["migrate", "up"], &env, None);
+    assert!(up.status.success(), "{}", stderr(&up));
+    assert_eq!(tables(pool.clone()).await, 1);
+    let again = shipgate(&["migrate", "up"], &env, None);
+    assert!(
+        again.status.success(),
+        "up twice is harmless: {}",
+        stderr(&again)
+    );
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn operator_adds_a_user_and_issues_a_token(pool: PgPool) {
+    let url = database_url(&pool).await;
+    let env = [("DATABASE_URL", url.as_str())];
+    let added = shipgate(
+        &[
+            "user",
+            "add",
+            "PO@example.org",
+            "--role",
+            "product_owner",
+            "--role",
+            "viewer",
+            "--name",
+            "Paula",
+        ],
+        &env,
+        Some("a long enough password\n"),
+    );
+    assert!(added.status.success(), "{}", stderr(&added));
+
+    let short = shipgate(
+        &["user", "add", "x@example.org", "--role", "viewer"],
+        &env,
+        Some("short\n"),
+    );
+    assert!(!short.status.success());
+    assert!(
+        stderr(&short).contains("8 characters"),
+        "{}",
+        stderr(&short)
+    );
+    let unknown_role = shipgate(
+        &["user", "add", "y@example.org", "--role", "boss"],
+        &env,
+        Some("long enough pw\n"),
+    );
+    assert!(!unknown_role.status.success());
+
+    let issued = shipgate(
+        &["token", "issue", "po@example.org", "--name", "ci"],
+        &env,
+        None,
+    );
+    assert!(issued.status.success(), "{}", stderr(&issued));
+    let token = String::from_utf8(issued.stdout).unwrap().trim().to_string();
+    assert!(token.starts_with("sg_"));
+
+    let app = spawn_app(pool).await;
+    let me: Value = client()
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["email"], "po@example.org");
+    assert_eq!(me["name"], "Paula");
+    assert_eq!(me["roles"], serde_json::json!(["product_owner", "viewer"]));
+    assert_eq!(
+        app.sign_in("po@example.org", "a long enough password")
+            .await
+            .status(),
+        200
+    );
+}
