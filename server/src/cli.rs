@@ -38,6 +38,17 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Check the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Recompute the hash chain; exit 0 when intact, else name the first broken row.
+    Verify,
 }
 
 #[derive(Subcommand, Debug)]
@@ -170,6 +181,22 @@ async fn run_inner(cli: Cli) -> anyhow::Result<()> {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            let pool = connect(&database_url).await?;
+            let check = app::services::audit::verify(&pool)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.to_string()))?;
+            match check {
+                app::services::audit::ChainCheck::Intact { rows } => {
+                    println!("audit log intact: {rows} rows");
+                }
+                app::services::audit::ChainCheck::Broken { first_bad_id } => {
+                    anyhow::bail!("audit log broken: first bad row is id {first_bad_id}");
+                }
+            }
         }
         Command::Token {
             command: TokenCommand::Issue { email, name },

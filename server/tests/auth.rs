@@ -550,6 +550,27 @@ async fn api_errors_are_json_and_bodies_are_limited(pool: PgPool) {
     assert_eq!(resp.status(), 413);
     assert_eq!(error_code(resp).await, "payload_too_large");
 
+    // Server functions sit behind the same limit.
+    app.add_user("ada@example.org", PW, &["viewer"]).await;
+    let cookie = app.session("ada@example.org", PW).await;
+    let resp = client()
+        .post(app.url("/api/issue_token"))
+        .headers(cookie_header(&cookie))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("name={big}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 413);
+    assert!(
+        app.get("/api/v1/tokens", Some(&cookie))
+            .await
+            .text()
+            .await
+            .unwrap()
+            == "[]"
+    );
+
     let resp = client()
         .post(app.url("/api/v1/session"))
         .header("content-type", "application/json")

@@ -79,21 +79,24 @@ async fn migrations_go_down_one_step_and_up_again(pool: PgPool) {
     let env = [("DATABASE_URL", url.as_str())];
     let tables = |pool: PgPool| async move {
         sqlx::query_scalar::<_, i64>(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'users'",
+            "SELECT count(*) FROM information_schema.tables WHERE table_name IN ('users', 'releases')",
         )
         .fetch_one(&pool)
         .await
         .unwrap()
     };
-    assert_eq!(tables(pool.clone()).await, 1);
+    assert_eq!(tables(pool.clone()).await, 2);
 
-    let down = shipgate(&["migrate", "down"], &env, None);
-    assert!(down.status.success(), "{}", stderr(&down));
+    // Each `down` reverts one migration: first the releases, then the accounts.
+    for _ in 0..2 {
+        let down = shipgate(&["migrate", "down"], &env, None);
+        assert!(down.status.success(), "{}", stderr(&down));
+    }
     assert_eq!(tables(pool.clone()).await, 0);
 
     let up = shipgate(&["migrate", "up"], &env, None);
     assert!(up.status.success(), "{}", stderr(&up));
-    assert_eq!(tables(pool.clone()).await, 1);
+    assert_eq!(tables(pool.clone()).await, 2);
     let again = shipgate(&["migrate", "up"], &env, None);
     assert!(
         again.status.success(),

@@ -2,3 +2,6 @@
 //! No I/O and no clock reads here; callers pass `now` in.
 
 pub mod account;
+pub mod release;
+pub mod release_model;
+pub mod templates;

@@ -79,6 +79,16 @@ fn roles_from_db(names: Vec<String>) -> Vec<Role> {
     parse_roles(&names).unwrap_or_default()
 }
 
+/// A user as read from a `users` row.
+pub(crate) fn user_info(id: i64, email: String, name: String, roles: Vec<String>) -> UserInfo {
+    UserInfo {
+        id,
+        email,
+        name,
+        roles: roles_from_db(roles),
+    }
+}
+
 fn role_names(roles: &[Role]) -> Vec<String> {
     roles.iter().map(|r| r.as_str().to_string()).collect()
 }
@@ -197,12 +207,7 @@ pub async fn list_users(pool: &PgPool, actor: &Actor) -> Result<Vec<UserRecord>,
     Ok(rows
         .into_iter()
         .map(|r| UserRecord {
-            user: UserInfo {
-                id: r.id,
-                email: r.email,
-                name: r.name,
-                roles: roles_from_db(r.roles),
-            },
+            user: user_info(r.id, r.email, r.name, r.roles),
             disabled: r.disabled,
             created_at: r.created_at,
         })
@@ -283,12 +288,7 @@ pub async fn update_user(
     }
     tx.commit().await?;
     Ok(UserRecord {
-        user: UserInfo {
-            id: row.id,
-            email: row.email,
-            name: row.name,
-            roles: roles_from_db(row.roles),
-        },
+        user: user_info(row.id, row.email, row.name, row.roles),
         disabled: row.disabled,
         created_at: row.created_at,
     })
@@ -326,12 +326,7 @@ pub async fn authenticate(
         Some(r) if password_ok && !r.disabled => {
             throttle.record_success(&account, address);
             Ok(SignedIn {
-                user: UserInfo {
-                    id: r.id,
-                    email: r.email,
-                    name: r.name,
-                    roles: roles_from_db(r.roles),
-                },
+                user: user_info(r.id, r.email, r.name, r.roles),
                 session_epoch: r.session_epoch,
             })
         }
@@ -353,12 +348,7 @@ pub async fn session_user(
     )
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(|r| UserInfo {
-        id: r.id,
-        email: r.email,
-        name: r.name,
-        roles: roles_from_db(r.roles),
-    }))
+    Ok(row.map(|r| user_info(r.id, r.email, r.name, r.roles)))
 }
 
 /// Changes the user's own password and ends their other sessions. Returns the new session
@@ -409,10 +399,5 @@ pub async fn find_by_email(pool: &PgPool, email: &str) -> Result<UserInfo, Servi
     .fetch_optional(pool)
     .await?
     .ok_or(ServiceError::NotFound)?;
-    Ok(UserInfo {
-        id: r.id,
-        email: r.email,
-        name: r.name,
-        roles: roles_from_db(r.roles),
-    })
+    Ok(user_info(r.id, r.email, r.name, r.roles))
 }

@@ -2,8 +2,12 @@
 //! so each rule about accounts is enforced in exactly one place.
 
 pub mod accounts;
+pub mod audit;
+pub mod checklists;
 pub mod error;
 pub mod passwords;
+pub mod releases;
+pub mod signoffs;
 pub mod throttle;
 pub mod tokens;
 

@@ -1,7 +1,8 @@
 //! Personal API tokens for machines (CI/CD). Shown once, stored as sha256, revocable.
 
+use super::accounts::user_info;
 use super::ServiceError;
-use crate::domain::account::{parse_roles, IssuedToken, TokenInfo, UserInfo};
+use crate::domain::account::{IssuedToken, TokenInfo, UserInfo};
 use chrono::{DateTime, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -102,10 +103,5 @@ pub async fn authenticate(pool: &PgPool, secret: &str) -> Result<Option<UserInfo
     )
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(|r| UserInfo {
-        id: r.id,
-        email: r.email,
-        name: r.name,
-        roles: parse_roles(&r.roles).unwrap_or_default(),
-    }))
+    Ok(row.map(|r| user_info(r.id, r.email, r.name, r.roles)))
 }

@@ -25,6 +25,7 @@ pub struct Boot {
     pub lang: Lang,
 }
 
+#[cfg(any(feature = "ssr", feature = "hydrate"))]
 const BOOT_META: &str = "shipgate-boot";
 
 impl Boot {

@@ -3,6 +3,8 @@
 
 mod accounts;
 pub mod error;
+mod openapi;
+mod releases;
 
 use app::auth::CurrentUser;
 use app::state::AppState;
@@ -17,6 +19,8 @@ pub use error::{ApiError, ApiJson};
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(accounts::router())
+        .merge(releases::router())
+        .route("/openapi.json", axum::routing::get(openapi::document))
         .fallback(|| async { ApiError::not_found() })
 }
 

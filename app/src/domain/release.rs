@@ -1,0 +1,530 @@
+//! Releases: phases and their transitions, the staging gate, the Go/No-Go sign-off policy
+//! and the deadlines counted back from the go-live window. Pure: callers pass `now` in.
+
+use super::templates::ChecklistKind;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Draft,
+    StagingGate,
+    GoNoGo,
+    GoLive,
+    Done,
+    NoGo,
+    RolledBack,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 7] = [
+        Phase::Draft,
+        Phase::StagingGate,
+        Phase::GoNoGo,
+        Phase::GoLive,
+        Phase::Done,
+        Phase::NoGo,
+        Phase::RolledBack,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Draft => "draft",
+            Phase::StagingGate => "staging_gate",
+            Phase::GoNoGo => "go_no_go",
+            Phase::GoLive => "go_live",
+            Phase::Done => "done",
+            Phase::NoGo => "no_go",
+            Phase::RolledBack => "rolled_back",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Phase> {
+        Phase::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
+    /// Ended releases change no more; they belong to the archive.
+    pub fn is_final(self) -> bool {
+        matches!(self, Phase::Done | Phase::NoGo | Phase::RolledBack)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    BlueGreen,
+    Canary,
+}
+
+impl Strategy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::BlueGreen => "blue_green",
+            Strategy::Canary => "canary",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Strategy> {
+        match s {
+            "blue_green" => Some(Strategy::BlueGreen),
+            "canary" => Some(Strategy::Canary),
+            _ => None,
+        }
+    }
+}
+
+/// The spec's canary: 10 % → 50 % → 100 %, holding 30 minutes at each stage.
+pub const DEFAULT_CANARY_STAGES: [i32; 3] = [10, 50, 100];
+pub const DEFAULT_CANARY_HOLD_MINUTES: i32 = 30;
+
+/// Canary stages must rise strictly and end at 100 %.
+pub fn check_canary_stages(stages: &[i32]) -> bool {
+    !stages.is_empty()
+        && stages.windows(2).all(|w| w[0] < w[1])
+        && stages.first().is_some_and(|s| *s > 0)
+        && stages.last() == Some(&100)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemState {
+    Open,
+    Passed,
+    Failed,
+    NotApplicable,
+    AcceptedRisk,
+}
+
+impl ItemState {
+    pub const ALL: [ItemState; 5] = [
+        ItemState::Open,
+        ItemState::Passed,
+        ItemState::Failed,
+        ItemState::NotApplicable,
+        ItemState::AcceptedRisk,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemState::Open => "open",
+            ItemState::Passed => "passed",
+            ItemState::Failed => "failed",
+            ItemState::NotApplicable => "not_applicable",
+            ItemState::AcceptedRisk => "accepted_risk",
+        }
+    }
+    pub fn parse(s: &str) -> Option<ItemState> {
+        ItemState::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+    /// Whether the item no longer holds up its gate.
+    pub fn settles_gate(self) -> bool {
+        matches!(
+            self,
+            ItemState::Passed | ItemState::NotApplicable | ItemState::AcceptedRisk
+        )
+    }
+}
+
+/// What a person may set a checklist item to, and what it then needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ItemRefusal {
+    ReasonRequired,
+    EvidenceRequired,
+    OnlyCaptainOrOwnerAcceptRisk,
+    ReleaseClosed,
+}
+
+/// The rule for changing one checklist item.
+pub fn check_item_change(
+    phase: Phase,
+    new_state: ItemState,
+    reason: Option<&str>,
+    evidence_required: bool,
+    evidence_count: usize,
+    actor_is_captain_or_owner: bool,
+) -> Result<(), ItemRefusal> {
+    if phase.is_final() {
+        return Err(ItemRefusal::ReleaseClosed);
+    }
+    let has_reason = reason.is_some_and(|r| !r.trim().is_empty());
+    match new_state {
+        ItemState::NotApplicable if !has_reason => Err(ItemRefusal::ReasonRequired),
+        ItemState::AcceptedRisk if !has_reason => Err(ItemRefusal::ReasonRequired),
+        ItemState::AcceptedRisk if !actor_is_captain_or_owner => {
+            Err(ItemRefusal::OnlyCaptainOrOwnerAcceptRisk)
+        }
+        ItemState::Passed if evidence_required && evidence_count == 0 => {
+            Err(ItemRefusal::EvidenceRequired)
+        }
+        _ => Ok(()),
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    P1,
+    P2,
+    P3,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::P1 => "p1",
+            Severity::P2 => "p2",
+            Severity::P3 => "p3",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s.to_ascii_lowercase().as_str() {
+            "p1" => Some(Severity::P1),
+            "p2" => Some(Severity::P2),
+            "p3" => Some(Severity::P3),
+            _ => None,
+        }
+    }
+}
+
+/// A checklist item as the gates see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateItem {
+    pub key: String,
+    pub kind: ChecklistKind,
+    pub text: String,
+    pub state: ItemState,
+}
+
+/// A known issue as the gates see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateIssue {
+    pub key: String,
+    pub severity: Severity,
+    pub resolved: bool,
+    pub accepted: bool,
+}
+
+/// Why a gate is closed, in a form both the API and the UI can show.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Blocker {
+    WrongPhase {
+        phase: Phase,
+    },
+    ItemNotSettled {
+        key: String,
+        text: String,
+        state: ItemState,
+    },
+    KnownIssueOpen {
+        key: String,
+        severity: Severity,
+    },
+    MissingAssignment {
+        role: String,
+    },
+    WindowMissing,
+    BackupTooOld,
+    RestoreTestTooOld,
+    DownMigrationMissing,
+    OnCallMissing,
+    SignOffMissing {
+        role: String,
+    },
+    SignOffStale {
+        role: String,
+    },
+    NoGo {
+        role: String,
+    },
+}
+
+/// The staging gate (T-12h): every staging-gate item settled, and every open P1/P2 either
+/// resolved or explicitly accepted.
+pub fn staging_gate_blockers(items: &[GateItem], issues: &[GateIssue]) -> Vec<Blocker> {
+    let mut blockers: Vec<Blocker> = items
+        .iter()
+        .filter(|i| i.kind == ChecklistKind::StagingGate && !i.state.settles_gate())
+        .map(|i| Blocker::ItemNotSettled {
+            key: i.key.clone(),
+            text: i.text.clone(),
+            state: i.state,
+        })
+        .collect();
+    blockers.extend(
+        issues
+            .iter()
+            .filter(|i| matches!(i.severity, Severity::P1 | Severity::P2))
+            .filter(|i| !i.resolved && !i.accepted)
+            .map(|i| Blocker::KnownIssueOpen {
+                key: i.key.clone(),
+                severity: i.severity,
+            }),
+    );
+    blockers
+}
+
+/// The Go/No-Go preconditions, entered by the team and checked against the clock.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preconditions {
+    pub last_backup_at: Option<DateTime<Utc>>,
+    pub last_restore_test_at: Option<DateTime<Utc>>,
+    pub down_migration_url: Option<String>,
+    pub on_call: Option<String>,
+}
+
+pub const BACKUP_MAX_AGE_HOURS: i64 = 24;
+pub const RESTORE_TEST_MAX_AGE_DAYS: i64 = 30;
+
+pub fn precondition_blockers(p: &Preconditions, now: DateTime<Utc>) -> Vec<Blocker> {
+    let fresh = |at: Option<DateTime<Utc>>, max: Duration| {
+        at.is_some_and(|t| t <= now + Duration::minutes(5) && now - t < max)
+    };
+    let present = |s: &Option<String>| s.as_deref().is_some_and(|v| !v.trim().is_empty());
+    let mut out = vec![];
+    if !fresh(p.last_backup_at, Duration::hours(BACKUP_MAX_AGE_HOURS)) {
+        out.push(Blocker::BackupTooOld);
+    }
+    if !fresh(
+        p.last_restore_test_at,
+        Duration::days(RESTORE_TEST_MAX_AGE_DAYS),
+    ) {
+        out.push(Blocker::RestoreTestTooOld);
+    }
+    if !present(&p.down_migration_url) {
+        out.push(Blocker::DownMigrationMissing);
+    }
+    if !present(&p.on_call) {
+        out.push(Blocker::OnCallMissing);
+    }
+    out
+}
+
+/// Who signs the Go/No-Go decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignerRole {
+    ProductOwner,
+    ReleaseCaptain,
+}
+
+impl SignerRole {
+    pub const ALL: [SignerRole; 2] = [SignerRole::ProductOwner, SignerRole::ReleaseCaptain];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignerRole::ProductOwner => "product_owner",
+            SignerRole::ReleaseCaptain => "release_captain",
+        }
+    }
+    pub fn parse(s: &str) -> Option<SignerRole> {
+        SignerRole::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+    pub fn account_role(self) -> super::account::Role {
+        match self {
+            SignerRole::ProductOwner => super::account::Role::ProductOwner,
+            SignerRole::ReleaseCaptain => super::account::Role::ReleaseCaptain,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Go,
+    NoGo,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Go => "go",
+            Decision::NoGo => "no_go",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Decision> {
+        match s {
+            "go" => Some(Decision::Go),
+            "no_go" => Some(Decision::NoGo),
+            _ => None,
+        }
+    }
+}
+
+/// A recorded sign-off and the hash of what it approved.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignOff {
+    pub role: SignerRole,
+    pub signer_id: i64,
+    pub decision: Decision,
+    pub content_hash: String,
+    pub signed_at: DateTime<Utc>,
+}
+
+/// Everything the sign-off rule needs to know about the attempt.
+pub struct SignAttempt<'a> {
+    pub role: SignerRole,
+    pub decision: Decision,
+    pub comment: Option<&'a str>,
+    pub signer_id: i64,
+    pub signer_holds_role: bool,
+    pub via_browser_session: bool,
+    pub phase: Phase,
+    pub assigned_id: Option<i64>,
+    /// The person assigned to (or having signed for) the other role.
+    pub other_signer_id: Option<i64>,
+    pub preconditions: &'a [Blocker],
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SignRefusal {
+    BrowserSessionRequired,
+    WrongPhase(Phase),
+    MissingRole,
+    NotAssigned,
+    SamePersonTwice,
+    CommentRequired,
+    PreconditionsUnmet,
+}
+
+/// The Go/No-Go sign-off policy.
+pub fn check_sign_off(a: &SignAttempt<'_>) -> Result<(), SignRefusal> {
+    if !a.via_browser_session {
+        return Err(SignRefusal::BrowserSessionRequired);
+    }
+    // Who may sign is settled before whether now is the time to.
+    if !a.signer_holds_role {
+        return Err(SignRefusal::MissingRole);
+    }
+    if a.assigned_id != Some(a.signer_id) {
+        return Err(SignRefusal::NotAssigned);
+    }
+    if a.other_signer_id == Some(a.signer_id) {
+        return Err(SignRefusal::SamePersonTwice);
+    }
+    if a.phase != Phase::GoNoGo {
+        return Err(SignRefusal::WrongPhase(a.phase));
+    }
+    if a.decision == Decision::NoGo && a.comment.is_none_or(|c| c.trim().is_empty()) {
+        return Err(SignRefusal::CommentRequired);
+    }
+    if a.decision == Decision::Go && !a.preconditions.is_empty() {
+        return Err(SignRefusal::PreconditionsUnmet);
+    }
+    Ok(())
+}
+
+/// The state of the Go/No-Go decision given the sign-offs and the current content hash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Both signed `go` on what is there now.
+    Go,
+    /// Someone signed `no_go`.
+    NoGo {
+        role: SignerRole,
+    },
+    Pending {
+        blockers: Vec<Blocker>,
+    },
+}
+
+pub fn go_no_go_verdict(sign_offs: &[SignOff], current_hash: &str) -> Verdict {
+    if let Some(no) = sign_offs.iter().find(|s| s.decision == Decision::NoGo) {
+        return Verdict::NoGo { role: no.role };
+    }
+    let blockers: Vec<Blocker> = SignerRole::ALL
+        .into_iter()
+        .filter_map(|role| match sign_offs.iter().find(|s| s.role == role) {
+            None => Some(Blocker::SignOffMissing {
+                role: role.as_str().into(),
+            }),
+            Some(s) if s.content_hash != current_hash => Some(Blocker::SignOffStale {
+                role: role.as_str().into(),
+            }),
+            Some(_) => None,
+        })
+        .collect();
+    if blockers.is_empty() {
+        Verdict::Go
+    } else {
+        Verdict::Pending { blockers }
+    }
+}
+
+/// Whether a sign-off still covers what is there now.
+pub fn is_stale(sign_off: &SignOff, current_hash: &str) -> bool {
+    sign_off.content_hash != current_hash
+}
+
+/// The facts a phase change is judged on.
+pub struct TransitionFacts<'a> {
+    pub phase: Phase,
+    pub has_window: bool,
+    pub captain_assigned: bool,
+    pub owner_assigned: bool,
+    pub staging_blockers: &'a [Blocker],
+}
+
+/// The transitions a person may ask for. Go/No-Go outcomes (`go_live`, `no_go`) follow
+/// from the sign-offs, not from a request.
+pub fn requested_transition_blockers(to: Phase, f: &TransitionFacts<'_>) -> Vec<Blocker> {
+    match (f.phase, to) {
+        (Phase::Draft, Phase::StagingGate) => {
+            let mut b = vec![];
+            if !f.has_window {
+                b.push(Blocker::WindowMissing);
+            }
+            if !f.captain_assigned {
+                b.push(Blocker::MissingAssignment {
+                    role: "release_captain".into(),
+                });
+            }
+            if !f.owner_assigned {
+                b.push(Blocker::MissingAssignment {
+                    role: "product_owner".into(),
+                });
+            }
+            b
+        }
+        (Phase::StagingGate, Phase::GoNoGo) => f.staging_blockers.to_vec(),
+        (Phase::StagingGate | Phase::GoNoGo, Phase::Draft) => vec![],
+        (from, _) => vec![Blocker::WrongPhase { phase: from }],
+    }
+}
+
+/// Deadlines counted back from the start of the go-live window.
+pub const STAGING_GATE_LEAD_HOURS: i64 = 12;
+pub const GO_NO_GO_LEAD_HOURS: i64 = 1;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deadline {
+    pub what: Phase,
+    pub due: DateTime<Utc>,
+    pub overdue: bool,
+}
+
+/// The next deadline the release has to meet, if any.
+pub fn next_deadline(
+    phase: Phase,
+    window_start: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<Deadline> {
+    let (what, due) = match phase {
+        Phase::Draft | Phase::StagingGate => (
+            Phase::StagingGate,
+            window_start - Duration::hours(STAGING_GATE_LEAD_HOURS),
+        ),
+        Phase::GoNoGo => (
+            Phase::GoNoGo,
+            window_start - Duration::hours(GO_NO_GO_LEAD_HOURS),
+        ),
+        _ => return None,
+    };
+    Some(Deadline {
+        what,
+        due,
+        overdue: now > due,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,115 @@
+//! Releases as the API and the UI see them. Plain data, shared by server and browser.
+
+use super::release::{Decision, ItemState, Phase, Severity, SignerRole, Strategy};
+use super::templates::ChecklistKind;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The links a release carries; all optional.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Links {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changelog: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tickets: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback_plan: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub down_migration: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup_restore: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runbook: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dashboards: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_page_template: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat_channel: Option<String>,
+}
+
+impl Links {
+    /// Each link with its field name, for validation and display.
+    pub fn entries(&self) -> [(&'static str, &Option<String>); 9] {
+        [
+            ("changelog", &self.changelog),
+            ("tickets", &self.tickets),
+            ("rollback_plan", &self.rollback_plan),
+            ("down_migration", &self.down_migration),
+            ("backup_restore", &self.backup_restore),
+            ("runbook", &self.runbook),
+            ("dashboards", &self.dashboards),
+            ("status_page_template", &self.status_page_template),
+            ("chat_channel", &self.chat_channel),
+        ]
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Release {
+    pub id: i64,
+    pub title: String,
+    pub version: String,
+    pub artifact_version: Option<String>,
+    pub commit_sha: Option<String>,
+    pub environment: String,
+    pub staging_environment: String,
+    pub window_start: DateTime<Utc>,
+    pub window_end: DateTime<Utc>,
+    pub strategy: Strategy,
+    pub canary_stages: Vec<i32>,
+    pub canary_hold_minutes: i32,
+    pub links: Links,
+    /// People as email addresses.
+    pub release_captain: Option<String>,
+    pub product_owner: Option<String>,
+    pub phase: Phase,
+    pub last_backup_at: Option<DateTime<Utc>>,
+    pub last_restore_test_at: Option<DateTime<Utc>>,
+    pub on_call: Option<String>,
+    pub required_env_vars: Vec<String>,
+    pub revision: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChecklistItem {
+    pub id: i64,
+    pub kind: ChecklistKind,
+    pub position: i32,
+    pub key: String,
+    pub section_de: String,
+    pub section_en: String,
+    pub text_de: String,
+    pub text_en: String,
+    pub evidence_required: bool,
+    pub state: ItemState,
+    pub note: String,
+    pub reason: String,
+    pub links: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownIssue {
+    pub id: i64,
+    pub key: String,
+    pub severity: Severity,
+    pub title: String,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub accepted_by: Option<String>,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub accept_reason: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignOffView {
+    pub role: SignerRole,
+    pub signer: String,
+    pub decision: Decision,
+    pub comment: String,
+    pub signed_at: DateTime<Utc>,
+    /// Something changed since this was signed; it must be signed again.
+    pub stale: bool,
+}

@@ -1,0 +1,200 @@
+//! The Go/No-Go decision: the product owner and the release captain each sign `go` or
+//! `no_go`, bound to a hash of what they saw. This is the one place a sign-off is written.
+
+use super::audit::{self, Entry};
+use super::releases::{self, checklist, content_hash, known_issues, lock, preconditions};
+use super::{Actor, ServiceError};
+use crate::auth::{Credential, CurrentUser};
+use crate::domain::release::{
+    check_sign_off, go_no_go_verdict, is_stale, precondition_blockers, Decision, Phase,
+    SignAttempt, SignOff, SignRefusal, SignerRole, Verdict,
+};
+use crate::domain::release_model::SignOffView;
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::{PgConnection, PgPool};
+
+pub async fn load(conn: &mut PgConnection, release_id: i64) -> Result<Vec<SignOff>, ServiceError> {
+    let rows = sqlx::query!(
+        r#"SELECT role, signer_id, decision, content_hash, signed_at AS "signed_at: DateTime<Utc>"
+           FROM sign_offs WHERE release_id = $1"#,
+        release_id
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(SignOff {
+                role: SignerRole::parse(&r.role)?,
+                signer_id: r.signer_id,
+                decision: Decision::parse(&r.decision)?,
+                content_hash: r.content_hash,
+                signed_at: r.signed_at,
+            })
+        })
+        .collect())
+}
+
+/// The sign-offs as the Go/No-Go panel shows them, with stale marks.
+pub async fn views(pool: &PgPool, release_id: i64) -> Result<Vec<SignOffView>, ServiceError> {
+    let mut conn = pool.acquire().await?;
+    let r = releases::load(&mut conn, release_id).await?;
+    let items = checklist(&mut conn, release_id).await?;
+    let issues = known_issues(&mut conn, release_id).await?;
+    let hash = content_hash(&r, &items, &issues);
+    let rows = sqlx::query!(
+        r#"SELECT s.role, u.email, s.decision, s.comment, s.content_hash,
+                  s.signed_at AS "signed_at: DateTime<Utc>"
+           FROM sign_offs s JOIN users u ON u.id = s.signer_id
+           WHERE s.release_id = $1 ORDER BY s.role"#,
+        release_id
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(SignOffView {
+                role: SignerRole::parse(&r.role)?,
+                signer: r.email,
+                decision: Decision::parse(&r.decision)?,
+                comment: r.comment,
+                stale: r.content_hash != hash,
+                signed_at: r.signed_at,
+            })
+        })
+        .collect())
+}
+
+fn refusal(r: SignRefusal) -> ServiceError {
+    match r {
+        SignRefusal::BrowserSessionRequired => ServiceError::Invalid {
+            field: "credential",
+            en: "Signing needs a signed-in browser session; API tokens can never sign.",
+            de: "Zum Freigeben ist eine angemeldete Browser-Sitzung nötig; API-Tokens können nie freigeben.",
+        },
+        SignRefusal::WrongPhase(_) => ServiceError::Conflict {
+            en: "The release is not waiting for the Go/No-Go decision.",
+            de: "Das Release wartet nicht auf den Go/No-Go-Entscheid.",
+        },
+        SignRefusal::MissingRole | SignRefusal::NotAssigned => ServiceError::Forbidden,
+        SignRefusal::SamePersonTwice => ServiceError::Conflict {
+            en: "Product owner and release captain must be two different people.",
+            de: "Product Owner und Release Captain müssen zwei verschiedene Personen sein.",
+        },
+        SignRefusal::CommentRequired => ServiceError::Invalid {
+            field: "comment",
+            en: "Say why: a no-go needs a comment.",
+            de: "Bitte begründen: ein No-Go braucht einen Kommentar.",
+        },
+        SignRefusal::PreconditionsUnmet => ServiceError::Conflict {
+            en: "The preconditions are not met (backup < 24 h, restore test < 30 days, down-migration, on-call).",
+            de: "Die Voraussetzungen sind nicht erfüllt (Backup < 24 h, Restore-Test < 30 Tage, Down-Migration, On-Call).",
+        },
+    }
+}
+
+/// Records a sign-off. Both `go` on the current content moves the release to `go_live`;
+/// any `no_go` moves it to `no_go`.
+pub async fn sign_off(
+    pool: &PgPool,
+    me: &CurrentUser,
+    release_id: i64,
+    role: SignerRole,
+    decision: Decision,
+    comment: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Verdict, ServiceError> {
+    let actor = Actor::User(me.user.clone());
+    let mut tx = pool.begin().await?;
+    let r = lock(&mut tx, release_id, None).await?;
+    let items = checklist(&mut tx, release_id).await?;
+    let issues = known_issues(&mut tx, release_id).await?;
+    let hash = content_hash(&r, &items, &issues);
+    let existing = load(&mut tx, release_id).await?;
+    if existing
+        .iter()
+        .any(|s| s.role == role && !is_stale(s, &hash))
+    {
+        return Err(ServiceError::Conflict {
+            en: "This role has signed already.",
+            de: "Für diese Rolle liegt bereits eine Freigabe vor.",
+        });
+    }
+    let (assigned, other) = match role {
+        SignerRole::ProductOwner => (&r.product_owner, &r.release_captain),
+        SignerRole::ReleaseCaptain => (&r.release_captain, &r.product_owner),
+    };
+    let id_of = |email: &Option<String>| {
+        email
+            .as_deref()
+            .filter(|e| *e == me.user.email)
+            .map(|_| me.user.id)
+    };
+    let pre = precondition_blockers(&preconditions(&r), now);
+    check_sign_off(&SignAttempt {
+        role,
+        decision,
+        comment,
+        signer_id: me.user.id,
+        signer_holds_role: me.user.has_role(role.account_role()),
+        via_browser_session: me.via == Credential::Session,
+        phase: r.phase,
+        assigned_id: id_of(assigned).or(assigned.as_ref().map(|_| -1)),
+        other_signer_id: id_of(other).or_else(|| {
+            existing
+                .iter()
+                .find(|s| s.role != role)
+                .map(|s| s.signer_id)
+        }),
+        preconditions: &pre,
+    })
+    .map_err(refusal)?;
+    // ON CONFLICT: of two simultaneous sign-offs for a role exactly one is stored; a stale
+    // one may be replaced by a fresh one.
+    let stored = sqlx::query_scalar!(
+        "INSERT INTO sign_offs (release_id, role, signer_id, decision, comment, content_hash)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (release_id, role) DO UPDATE
+           SET signer_id = EXCLUDED.signer_id, decision = EXCLUDED.decision,
+               comment = EXCLUDED.comment, content_hash = EXCLUDED.content_hash, signed_at = now()
+           WHERE sign_offs.content_hash <> EXCLUDED.content_hash
+         RETURNING id",
+        release_id,
+        role.as_str(),
+        me.user.id,
+        decision.as_str(),
+        comment.unwrap_or_default().trim(),
+        hash
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if stored.is_none() {
+        return Err(ServiceError::Conflict {
+            en: "This role has signed already.",
+            de: "Für diese Rolle liegt bereits eine Freigabe vor.",
+        });
+    }
+    audit::append(
+        &mut tx,
+        &actor,
+        Entry {
+            action: "go_no_go.sign_off",
+            release_id: Some(release_id),
+            old: None,
+            new: Some(json!({
+                "role": role, "decision": decision, "comment": comment, "content_hash": hash
+            })),
+        },
+    )
+    .await?;
+    let verdict = go_no_go_verdict(&load(&mut tx, release_id).await?, &hash);
+    match verdict {
+        Verdict::Go => releases::set_phase(&mut tx, &actor, &r, Phase::GoLive).await?,
+        Verdict::NoGo { .. } => releases::set_phase(&mut tx, &actor, &r, Phase::NoGo).await?,
+        Verdict::Pending { .. } => {}
+    }
+    tx.commit().await?;
+    Ok(verdict)
+}

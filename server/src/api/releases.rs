@@ -1,0 +1,362 @@
+//! `/api/v1/releases…`: releases, checklists, known issues, gates, sign-offs, deployments
+//! and environment checks for CI/CD. Roles are checked by the services.
+
+use super::{ApiError, ApiJson, ApiUser};
+use app::domain::release::{next_deadline, Blocker, Decision, Phase, SignerRole};
+use app::domain::release_model::Release;
+use app::services::checklists::{self, Deployment, EnvCheck, ItemChange, NewKnownIssue};
+use app::services::releases::{self, GateReport, ReleaseInput};
+use app::services::{audit, signoffs, Actor};
+use app::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/releases", get(list).post(create))
+        .route("/releases/{id}", get(show).patch(update))
+        .route("/releases/{id}/phase", post(change_phase))
+        .route("/releases/{id}/checklist", get(checklist))
+        .route("/releases/{id}/checklist/{item}", patch(set_item))
+        .route(
+            "/releases/{id}/known-issues",
+            get(known_issues).post(add_known_issue),
+        )
+        .route(
+            "/releases/{id}/known-issues/{issue}/resolve",
+            post(resolve_known_issue),
+        )
+        .route(
+            "/releases/{id}/known-issues/{issue}/accept",
+            post(accept_known_issue),
+        )
+        .route("/releases/{id}/gates/staging", get(staging_gate))
+        .route("/releases/{id}/gates/go-live", get(go_live_gate))
+        .route("/releases/{id}/sign-offs", get(sign_offs).post(sign))
+        .route("/releases/{id}/deployments", post(deployment))
+        .route("/releases/{id}/env-check", post(env_check))
+        .route("/releases/{id}/audit", get(audit_trail))
+}
+
+fn actor(u: &ApiUser) -> Actor {
+    Actor::User(u.0.user.clone())
+}
+
+/// A release with its next deadline (T-12h staging gate, T-1h Go/No-Go).
+#[derive(Serialize)]
+struct ReleaseBody {
+    #[serde(flatten)]
+    release: Release,
+    next_deadline: Option<app::domain::release::Deadline>,
+}
+
+fn body(release: Release) -> ReleaseBody {
+    let next_deadline = next_deadline(release.phase, release.window_start, Utc::now());
+    ReleaseBody {
+        release,
+        next_deadline,
+    }
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    #[serde(default)]
+    all: bool,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    _: ApiUser,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Vec<ReleaseBody>>, ApiError> {
+    let list = releases::list(&state.pool, q.all).await?;
+    Ok(Json(list.into_iter().map(body).collect()))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiJson(input): ApiJson<ReleaseInput>,
+) -> Result<(StatusCode, Json<ReleaseBody>), ApiError> {
+    let created = releases::create(&state.pool, &actor(&user), input).await?;
+    Ok((StatusCode::CREATED, Json(body(created))))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    _: ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<ReleaseBody>, ApiError> {
+    Ok(Json(body(releases::get(&state.pool, id).await?)))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<ReleaseInput>,
+) -> Result<Json<ReleaseBody>, ApiError> {
+    Ok(Json(body(
+        releases::update(&state.pool, &actor(&user), id, input).await?,
+    )))
+}
+
+/// A refusal that explains itself: the error shape plus the blockers.
+fn blocked(code: &'static str, message: &str, blockers: Vec<Blocker>) -> Response {
+    (
+        StatusCode::CONFLICT,
+        Json(json!({
+            "error": { "code": code, "message": message },
+            "passed": false,
+            "blockers": blockers,
+        })),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PhaseRequest {
+    to: String,
+    #[serde(default)]
+    revision: Option<i32>,
+}
+
+async fn change_phase(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<PhaseRequest>,
+) -> Result<Response, ApiError> {
+    let to = Phase::parse(&req.to).ok_or_else(|| {
+        let mut e = ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "Unknown phase.",
+        );
+        e.field = Some("to");
+        e
+    })?;
+    let (release, blockers) =
+        releases::transition(&state.pool, &actor(&user), id, to, req.revision).await?;
+    if blockers.is_empty() {
+        Ok(Json(body(release)).into_response())
+    } else {
+        Ok(blocked(
+            "transition_blocked",
+            "The release cannot move to that phase yet.",
+            blockers,
+        ))
+    }
+}
+
+async fn checklist(
+    State(state): State<AppState>,
+    _: ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let mut conn = state
+        .pool
+        .acquire()
+        .await
+        .map_err(app::services::ServiceError::from)?;
+    releases::load(&mut conn, id).await?;
+    let items = releases::checklist(&mut conn, id).await?;
+    Ok(Json(items).into_response())
+}
+
+async fn set_item(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path((id, item)): Path<(i64, String)>,
+    ApiJson(change): ApiJson<ItemChange>,
+) -> Result<Response, ApiError> {
+    let item = checklists::set_item(&state.pool, &actor(&user), id, &item, change).await?;
+    Ok(Json(item).into_response())
+}
+
+async fn known_issues(
+    State(state): State<AppState>,
+    _: ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let mut conn = state
+        .pool
+        .acquire()
+        .await
+        .map_err(app::services::ServiceError::from)?;
+    releases::load(&mut conn, id).await?;
+    Ok(Json(releases::known_issues(&mut conn, id).await?).into_response())
+}
+
+async fn add_known_issue(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<i64>,
+    ApiJson(new): ApiJson<NewKnownIssue>,
+) -> Result<Response, ApiError> {
+    let issue = checklists::add_known_issue(&state.pool, &actor(&user), id, new).await?;
+    Ok((StatusCode::CREATED, Json(issue)).into_response())
+}
+
+async fn resolve_known_issue(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path((id, issue)): Path<(i64, i64)>,
+) -> Result<Response, ApiError> {
+    let issue = checklists::settle_known_issue(&state.pool, &actor(&user), id, issue, None).await?;
+    Ok(Json(issue).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Acceptance {
+    reason: String,
+}
+
+async fn accept_known_issue(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path((id, issue)): Path<(i64, i64)>,
+    ApiJson(a): ApiJson<Acceptance>,
+) -> Result<Response, ApiError> {
+    let issue =
+        checklists::settle_known_issue(&state.pool, &actor(&user), id, issue, Some(&a.reason))
+            .await?;
+    Ok(Json(issue).into_response())
+}
+
+/// 200 when the gate is open, 409 with the blockers when not: `curl --fail` blocks a deploy.
+fn gate(report: GateReport) -> Response {
+    let status = if report.passed {
+        StatusCode::OK
+    } else {
+        StatusCode::CONFLICT
+    };
+    (status, Json(report)).into_response()
+}
+
+async fn staging_gate(
+    State(state): State<AppState>,
+    _: ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    Ok(gate(releases::staging_gate(&state.pool, id).await?))
+}
+
+async fn go_live_gate(
+    State(state): State<AppState>,
+    _: ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    Ok(gate(
+        releases::go_live_gate(&state.pool, id, Utc::now()).await?,
+    ))
+}
+
+async fn sign_offs(
+    State(state): State<AppState>,
+    _: ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    Ok(Json(signoffs::views(&state.pool, id).await?).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignRequest {
+    role: String,
+    decision: String,
+    #[serde(default)]
+    comment: Option<String>,
+}
+
+fn field_error(field: &'static str, message: &str) -> ApiError {
+    let mut e = ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        message,
+    );
+    e.field = Some(field);
+    e
+}
+
+/// Signing works with a browser session only; a token gets 403 from the sign-off policy.
+async fn sign(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<SignRequest>,
+) -> Result<Response, ApiError> {
+    let role = SignerRole::parse(&req.role)
+        .ok_or_else(|| field_error("role", "Role is product_owner or release_captain."))?;
+    let decision = Decision::parse(&req.decision)
+        .ok_or_else(|| field_error("decision", "Decision is go or no_go."))?;
+    if user.0.via != app::auth::Credential::Session {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "session_required",
+            "Signing needs a signed-in browser session; API tokens can never sign.",
+        ));
+    }
+    let verdict = signoffs::sign_off(
+        &state.pool,
+        &user.0,
+        id,
+        role,
+        decision,
+        req.comment.as_deref(),
+        Utc::now(),
+    )
+    .await?;
+    let release = releases::get(&state.pool, id).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "verdict": verdict, "release": body(release) })),
+    )
+        .into_response())
+}
+
+async fn deployment(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<i64>,
+    ApiJson(d): ApiJson<Deployment>,
+) -> Result<Response, ApiError> {
+    let filled = checklists::record_deployment(&state.pool, &actor(&user), id, d).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "checklist_item": filled })),
+    )
+        .into_response())
+}
+
+async fn env_check(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<i64>,
+    ApiJson(c): ApiJson<EnvCheck>,
+) -> Result<Response, ApiError> {
+    let result = checklists::env_check(&state.pool, &actor(&user), id, c).await?;
+    let status = if result.passed {
+        StatusCode::OK
+    } else {
+        StatusCode::CONFLICT
+    };
+    Ok((status, Json(result)).into_response())
+}
+
+async fn audit_trail(
+    State(state): State<AppState>,
+    _: ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    releases::get(&state.pool, id).await?;
+    Ok(Json(audit::for_release(&state.pool, id, 500).await?).into_response())
+}

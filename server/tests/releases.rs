@@ -1,0 +1,906 @@
+//! Releases over REST against a real Postgres: the contract, validation, optimistic locking,
+//! the staging gate, the Go/No-Go sign-off, CI reports, the audit chain, and who may do what.
+
+mod common;
+
+use chrono::{Duration, Utc};
+use common::*;
+use reqwest::{Method, RequestBuilder, Response};
+use serde_json::{json, Value};
+use sqlx::PgPool;
+
+const PW: &str = "correct horse battery";
+
+struct Team {
+    app: TestApp,
+    admin: String,
+    captain: String,
+    owner: String,
+    engineer: String,
+    viewer: String,
+    captain_token: String,
+}
+
+async fn team(pool: PgPool) -> Team {
+    let app = spawn_app(pool).await;
+    app.add_user("admin@example.org", PW, &["admin"]).await;
+    app.add_user("rc@example.org", PW, &["release_captain"])
+        .await;
+    app.add_user("po@example.org", PW, &["product_owner"]).await;
+    app.add_user("eng@example.org", PW, &["engineer"]).await;
+    app.add_user("viewer@example.org", PW, &["viewer"]).await;
+    Team {
+        admin: app.session("admin@example.org", PW).await,
+        captain: app.session("rc@example.org", PW).await,
+        owner: app.session("po@example.org", PW).await,
+        engineer: app.session("eng@example.org", PW).await,
+        viewer: app.session("viewer@example.org", PW).await,
+        captain_token: app.issue_token("rc@example.org").await,
+        app,
+    }
+}
+
+impl Team {
+    fn req(&self, method: Method, path: &str, cookie: Option<&str>) -> RequestBuilder {
+        let mut r = client().request(method, self.app.url(path));
+        if let Some(c) = cookie {
+            r = r.header("cookie", c);
+        }
+        r
+    }
+
+    async fn send(&self, method: Method, path: &str, cookie: &str, body: Value) -> Response {
+        let r = self.req(method.clone(), path, Some(cookie));
+        let r = if method == Method::GET {
+            r
+        } else {
+            r.json(&body)
+        };
+        r.send().await.unwrap()
+    }
+
+    async fn create(&self) -> Value {
+        let start = Utc::now() + Duration::hours(30);
+        let resp = client()
+            .post(self.app.url("/api/v1/releases"))
+            .bearer_auth(&self.captain_token)
+            .json(&json!({
+                "title": "Spring release",
+                "version": "2.4.0",
+                "environment": "prod",
+                "window_start": start,
+                "window_end": start + Duration::hours(2),
+                "strategy": "canary",
+                "release_captain": "rc@example.org",
+                "product_owner": "po@example.org",
+                "links": { "rollback_plan": "https://wiki.example/rollback", "down_migration": "https://git.example/down" }
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+        resp.json().await.unwrap()
+    }
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn a_release_follows_the_contract(pool: PgPool) {
+    let t = team(pool).await;
+    let r = t.create().await;
+    for field in [
+        "id",
+        "title",
+        "version",
+        "artifact_version",
+        "commit_sha",
+        "environment",
+        "staging_environment",
+        "window_start",
+        "window_end",
+        "strategy",
+        "phase",
+        "release_captain",
+        "product_owner",
+    ] {
+        assert!(r.get(field).is_some(), "field {field} in {r}");
+    }
+    assert_eq!(r["phase"], "draft");
+    assert_eq!(r["strategy"], "canary");
+    assert_eq!(r["canary_stages"], json!([10, 50, 100]));
+    assert_eq!(r["staging_environment"], "staging");
+    assert_eq!(r["release_captain"], "rc@example.org");
+    assert!(chrono::DateTime::parse_from_rfc3339(r["window_start"].as_str().unwrap()).is_ok());
+    assert_eq!(r["next_deadline"]["what"], "staging_gate");
+
+    let id = r["id"].as_i64().unwrap();
+    let got: Value = t
+        .send(
+            Method::GET,
+            &format!("/api/v1/releases/{id}"),
+            &t.viewer,
+            json!(null),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got["title"], "Spring release");
+
+    // The checklists were copied from the shipped templates.
+    let items: Vec<Value> = t
+        .send(
+            Method::GET,
+            &format!("/api/v1/releases/{id}/checklist"),
+            &t.viewer,
+            json!(null),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(items.len() >= 20, "{} items", items.len());
+    assert!(items
+        .iter()
+        .any(|i| i["key"] == "staging_deploy" && i["kind"] == "staging_gate"));
+    assert!(items.iter().all(|i| i["state"] == "open"));
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn validation_names_the_field_and_keeps_nothing(pool: PgPool) {
+    let t = team(pool).await;
+    let start = Utc::now() + Duration::hours(30);
+    let cases = [
+        (
+            json!({ "version": "1", "environment": "prod", "window_start": start, "window_end": start + Duration::hours(1) }),
+            "title",
+        ),
+        (
+            json!({ "title": "x", "version": "1", "environment": "prod", "window_start": start, "window_end": start }),
+            "window_end",
+        ),
+        (
+            json!({ "title": "x", "version": "1", "environment": "prod", "window_start": start, "window_end": start + Duration::hours(1), "strategy": "yolo" }),
+            "strategy",
+        ),
+        (
+            json!({ "title": "x", "version": "1", "environment": "prod", "window_start": start, "window_end": start + Duration::hours(1), "commit_sha": "not-hex" }),
+            "commit_sha",
+        ),
+        (
+            json!({ "title": "x", "version": "1", "environment": "prod", "window_start": start, "window_end": start + Duration::hours(1), "release_captain": "po@example.org" }),
+            "release_captain",
+        ),
+        (
+            json!({ "title": "x", "version": "1", "environment": "prod", "window_start": start, "window_end": start + Duration::hours(1), "canary_stages": [50, 10] }),
+            "canary_stages",
+        ),
+    ];
+    for (body, field) in cases {
+        let resp = t
+            .send(Method::POST, "/api/v1/releases", &t.captain, body)
+            .await;
+        assert_eq!(resp.status(), 422, "{field}");
+        let err: Value = resp.json().await.unwrap();
+        assert_eq!(err["error"]["field"], field, "{err}");
+    }
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM releases")
+        .fetch_one(&t.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 0);
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn a_stale_edit_gets_409_never_a_silent_overwrite(pool: PgPool) {
+    let t = team(pool).await;
+    let r = t.create().await;
+    let id = r["id"].as_i64().unwrap();
+    let rev = r["revision"].as_i64().unwrap();
+    let path = format!("/api/v1/releases/{id}");
+
+    let first = t
+        .send(
+            Method::PATCH,
+            &path,
+            &t.captain,
+            json!({ "title": "Mine", "revision": rev }),
+        )
+        .await;
+    assert_eq!(first.status(), 200);
+    let stale = t
+        .send(
+            Method::PATCH,
+            &path,
+            &t.admin,
+            json!({ "title": "Theirs", "revision": rev }),
+        )
+        .await;
+    assert_eq!(stale.status(), 409);
+    assert_eq!(error_code(stale).await, "conflict");
+    let missing = t
+        .send(Method::PATCH, &path, &t.admin, json!({ "title": "Theirs" }))
+        .await;
+    assert_eq!(missing.status(), 422);
+    let now: Value = t
+        .send(Method::GET, &path, &t.viewer, json!(null))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(now["title"], "Mine");
+    assert_eq!(now["revision"].as_i64().unwrap(), rev + 1);
+}
+
+async fn settle_staging(t: &Team, id: i64) {
+    // CI reports the staging deployment: that fills the deployment item.
+    let resp = client()
+        .post(t.app.url(&format!("/api/v1/releases/{id}/deployments")))
+        .bearer_auth(&t.captain_token)
+        .json(&json!({ "environment": "staging", "artifact_version": "2.4.0-rc1", "commit_sha": "abc1234", "ci_run_url": "https://ci.example/run/1" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let filled: Value = resp.json().await.unwrap();
+    assert_eq!(filled["checklist_item"]["state"], "passed");
+    assert_eq!(filled["checklist_item"]["note"], "2.4.0-rc1 @ abc1234");
+
+    let items: Vec<Value> = t
+        .send(
+            Method::GET,
+            &format!("/api/v1/releases/{id}/checklist"),
+            &t.engineer,
+            json!(null),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    for item in items
+        .iter()
+        .filter(|i| i["kind"] == "staging_gate" && i["state"] != "passed")
+    {
+        let key = item["key"].as_str().unwrap();
+        let path = format!("/api/v1/releases/{id}/checklist/{key}");
+        if item["evidence_required"] == true {
+            let no_proof = t
+                .send(
+                    Method::PATCH,
+                    &path,
+                    &t.engineer,
+                    json!({ "state": "passed" }),
+                )
+                .await;
+            assert_eq!(no_proof.status(), 422, "{key} cannot pass without evidence");
+        }
+        let resp = t
+            .send(
+                Method::PATCH,
+                &path,
+                &t.engineer,
+                json!({ "state": "passed", "link": format!("https://logs.example/{key}") }),
+            )
+            .await;
+        assert_eq!(resp.status(), 200, "{key}");
+    }
+}
+
+async fn to_go_no_go(t: &Team) -> i64 {
+    let r = t.create().await;
+    let id = r["id"].as_i64().unwrap();
+    let phase = format!("/api/v1/releases/{id}/phase");
+    assert_eq!(
+        t.send(
+            Method::POST,
+            &phase,
+            &t.captain,
+            json!({ "to": "staging_gate" })
+        )
+        .await
+        .status(),
+        200
+    );
+
+    let gate = format!("/api/v1/releases/{id}/gates/staging");
+    let closed = t.send(Method::GET, &gate, &t.viewer, json!(null)).await;
+    assert_eq!(closed.status(), 409);
+    let body: Value = closed.json().await.unwrap();
+    assert_eq!(body["passed"], false);
+    assert!(!body["blockers"].as_array().unwrap().is_empty());
+
+    settle_staging(t, id).await;
+    // An open P1 holds the gate until it is resolved or explicitly accepted.
+    let issue: Value = t
+        .send(
+            Method::POST,
+            &format!("/api/v1/releases/{id}/known-issues"),
+            &t.engineer,
+            json!({ "key": "BUG-7", "severity": "p1", "title": "Push fails on Android 12" }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let blocked: Value = t
+        .send(Method::GET, &gate, &t.viewer, json!(null))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(blocked["blockers"][0]["kind"], "known_issue_open");
+    let accept = format!("/api/v1/releases/{id}/known-issues/{}/accept", issue["id"]);
+    assert_eq!(
+        t.send(
+            Method::POST,
+            &accept,
+            &t.engineer,
+            json!({ "reason": "fine" })
+        )
+        .await
+        .status(),
+        403
+    );
+    assert_eq!(
+        t.send(
+            Method::POST,
+            &accept,
+            &t.captain,
+            json!({ "reason": "only affects beta users" })
+        )
+        .await
+        .status(),
+        200
+    );
+    let open = t.send(Method::GET, &gate, &t.viewer, json!(null)).await;
+    assert_eq!(open.status(), 200);
+    assert_eq!(open.json::<Value>().await.unwrap()["passed"], true);
+
+    assert_eq!(
+        t.send(
+            Method::POST,
+            &phase,
+            &t.captain,
+            json!({ "to": "go_no_go" })
+        )
+        .await
+        .status(),
+        200
+    );
+    id
+}
+
+async fn set_preconditions(t: &Team, id: i64) {
+    let path = format!("/api/v1/releases/{id}");
+    let r: Value = t
+        .send(Method::GET, &path, &t.captain, json!(null))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let resp = t
+        .send(
+            Method::PATCH,
+            &path,
+            &t.captain,
+            json!({
+                "revision": r["revision"],
+                "last_backup_at": Utc::now() - Duration::hours(3),
+                "last_restore_test_at": Utc::now() - Duration::days(10),
+                "on_call": "Oskar (+49 170 000000)"
+            }),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+}
+
+fn sign_body(role: &str, decision: &str) -> Value {
+    json!({ "role": role, "decision": decision, "comment": if decision == "no_go" { "restore test failed" } else { "" } })
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn staging_gate_then_both_sign_go_and_the_release_goes_live(pool: PgPool) {
+    let t = team(pool).await;
+    let id = to_go_no_go(&t).await;
+    let sign = format!("/api/v1/releases/{id}/sign-offs");
+    let go_live_gate = format!("/api/v1/releases/{id}/gates/go-live");
+
+    // Preconditions first: no `go` while the backup is unknown.
+    let early = t
+        .send(
+            Method::POST,
+            &sign,
+            &t.owner,
+            sign_body("product_owner", "go"),
+        )
+        .await;
+    assert_eq!(early.status(), 409);
+    let gate: Value = t
+        .send(Method::GET, &go_live_gate, &t.viewer, json!(null))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = gate["blockers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"backup_too_old") && kinds.contains(&"sign_off_missing"),
+        "{kinds:?}"
+    );
+    set_preconditions(&t, id).await;
+
+    // Wrong people and wrong credentials are refused.
+    assert_eq!(
+        t.send(
+            Method::POST,
+            &sign,
+            &t.engineer,
+            sign_body("product_owner", "go")
+        )
+        .await
+        .status(),
+        403
+    );
+    assert_eq!(
+        t.send(
+            Method::POST,
+            &sign,
+            &t.captain,
+            sign_body("product_owner", "go")
+        )
+        .await
+        .status(),
+        403
+    );
+    let by_token = client()
+        .post(t.app.url(&sign))
+        .bearer_auth(&t.captain_token)
+        .json(&sign_body("release_captain", "go"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_token.status(), 403);
+    assert_eq!(error_code(by_token).await, "session_required");
+
+    assert_eq!(
+        t.send(
+            Method::POST,
+            &sign,
+            &t.owner,
+            sign_body("product_owner", "go")
+        )
+        .await
+        .status(),
+        201
+    );
+    assert_eq!(
+        t.send(
+            Method::POST,
+            &sign,
+            &t.owner,
+            sign_body("product_owner", "go")
+        )
+        .await
+        .status(),
+        409,
+        "once"
+    );
+    let done = t
+        .send(
+            Method::POST,
+            &sign,
+            &t.captain,
+            sign_body("release_captain", "go"),
+        )
+        .await;
+    assert_eq!(done.status(), 201);
+    let body: Value = done.json().await.unwrap();
+    assert_eq!(body["verdict"], "go");
+    assert_eq!(body["release"]["phase"], "go_live");
+    let gate = t
+        .send(Method::GET, &go_live_gate, &t.viewer, json!(null))
+        .await;
+    assert_eq!(gate.status(), 200);
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn an_edit_after_signing_makes_the_sign_off_stale(pool: PgPool) {
+    let t = team(pool).await;
+    let id = to_go_no_go(&t).await;
+    set_preconditions(&t, id).await;
+    let sign = format!("/api/v1/releases/{id}/sign-offs");
+    assert_eq!(
+        t.send(
+            Method::POST,
+            &sign,
+            &t.owner,
+            sign_body("product_owner", "go")
+        )
+        .await
+        .status(),
+        201
+    );
+    let views: Vec<Value> = t
+        .send(Method::GET, &sign, &t.viewer, json!(null))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(views[0]["stale"], false);
+
+    // A checklist note changes what was signed.
+    let item = format!("/api/v1/releases/{id}/checklist/smoke_app_start");
+    assert_eq!(
+        t.send(
+            Method::PATCH,
+            &item,
+            &t.engineer,
+            json!({ "note": "retested on iOS" })
+        )
+        .await
+        .status(),
+        200
+    );
+    let views: Vec<Value> = t
+        .send(Method::GET, &sign, &t.viewer, json!(null))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(views[0]["stale"], true);
+
+    // The captain's `go` now does not clear the release: the owner must sign again.
+    let rc = t
+        .send(
+            Method::POST,
+            &sign,
+            &t.captain,
+            sign_body("release_captain", "go"),
+        )
+        .await;
+    assert_eq!(
+        rc.json::<Value>().await.unwrap()["release"]["phase"],
+        "go_no_go"
+    );
+    let gate: Value = t
+        .send(
+            Method::GET,
+            &format!("/api/v1/releases/{id}/gates/go-live"),
+            &t.viewer,
+            json!(null),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        gate["blockers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["kind"] == "sign_off_stale" && b["role"] == "product_owner"),
+        "{gate}"
+    );
+    let again = t
+        .send(
+            Method::POST,
+            &sign,
+            &t.owner,
+            sign_body("product_owner", "go"),
+        )
+        .await;
+    assert_eq!(again.status(), 201);
+    assert_eq!(
+        again.json::<Value>().await.unwrap()["release"]["phase"],
+        "go_live"
+    );
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn a_no_go_needs_a_comment_and_ends_the_release(pool: PgPool) {
+    let t = team(pool).await;
+    let id = to_go_no_go(&t).await;
+    let sign = format!("/api/v1/releases/{id}/sign-offs");
+    let bare = t
+        .send(
+            Method::POST,
+            &sign,
+            &t.captain,
+            json!({ "role": "release_captain", "decision": "no_go" }),
+        )
+        .await;
+    assert_eq!(bare.status(), 422);
+    let resp = t
+        .send(
+            Method::POST,
+            &sign,
+            &t.captain,
+            sign_body("release_captain", "no_go"),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["release"]["phase"],
+        "no_go"
+    );
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn simultaneous_sign_offs_for_one_role_store_exactly_one(pool: PgPool) {
+    let t = team(pool).await;
+    let id = to_go_no_go(&t).await;
+    set_preconditions(&t, id).await;
+    let url = t.app.url(&format!("/api/v1/releases/{id}/sign-offs"));
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let (url, cookie) = (url.clone(), t.owner.clone());
+        set.spawn(async move {
+            client()
+                .post(url)
+                .header("cookie", cookie)
+                .json(&sign_body("product_owner", "go"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        });
+    }
+    let statuses = set.join_all().await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 409),
+        "{statuses:?}"
+    );
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM sign_offs")
+        .fetch_one(&t.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 1);
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn env_check_fails_its_item_on_a_missing_or_empty_variable(pool: PgPool) {
+    let t = team(pool).await;
+    let id = t.create().await["id"].as_i64().unwrap();
+    let all = [
+        "MONGODB_URI",
+        "AUTH_SECRET",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "FILE_STORAGE_MODE",
+        "AWS_REGION",
+        "LOG_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+    ];
+    let path = t.app.url(&format!("/api/v1/releases/{id}/env-check"));
+    let resp = client()
+        .post(&path)
+        .bearer_auth(&t.captain_token)
+        .json(&json!({ "environment": "prod", "present": &all[..6], "empty": ["LOG_ENDPOINT"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 409);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["missing"], json!(["OTEL_EXPORTER_OTLP_ENDPOINT"]));
+    assert_eq!(body["empty"], json!(["LOG_ENDPOINT"]));
+    let items: Vec<Value> = t
+        .send(
+            Method::GET,
+            &format!("/api/v1/releases/{id}/checklist"),
+            &t.viewer,
+            json!(null),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        items
+            .iter()
+            .find(|i| i["key"] == "release_secrets")
+            .unwrap()["state"],
+        "failed"
+    );
+
+    let values_sent = client()
+        .post(&path)
+        .bearer_auth(&t.captain_token)
+        .json(&json!({ "present": ["AUTH_SECRET=hunter2"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(values_sent.status(), 422);
+
+    let ok = client()
+        .post(&path)
+        .bearer_auth(&t.captain_token)
+        .json(&json!({ "present": all }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    let items: Vec<Value> = t
+        .send(
+            Method::GET,
+            &format!("/api/v1/releases/{id}/checklist"),
+            &t.viewer,
+            json!(null),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        items
+            .iter()
+            .find(|i| i["key"] == "release_secrets")
+            .unwrap()["state"],
+        "passed"
+    );
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn the_audit_log_is_append_only_and_chained(pool: PgPool) {
+    let t = team(pool).await;
+    let id = to_go_no_go(&t).await;
+    let trail: Vec<Value> = t
+        .send(
+            Method::GET,
+            &format!("/api/v1/releases/{id}/audit"),
+            &t.viewer,
+            json!(null),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let actions: Vec<&str> = trail
+        .iter()
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"release.create")
+            && actions.contains(&"release.phase")
+            && actions.contains(&"known_issue.accept"),
+        "{actions:?}"
+    );
+
+    use app::services::audit::{verify, ChainCheck};
+    assert!(
+        matches!(verify(&t.app.pool).await.unwrap(), ChainCheck::Intact { rows } if rows as usize >= trail.len())
+    );
+    let refused = sqlx::query("UPDATE audit_log SET actor = 'mallory' WHERE id = 2")
+        .execute(&t.app.pool)
+        .await;
+    assert!(refused.is_err(), "UPDATE must be refused");
+    assert!(sqlx::query("DELETE FROM audit_log WHERE id = 2")
+        .execute(&t.app.pool)
+        .await
+        .is_err());
+
+    // Someone with the power to switch the trigger off still cannot hide an edit.
+    let mut tx = t.app.pool.begin().await.unwrap();
+    sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_log SET actor = 'mallory' WHERE id = 3")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        verify(&t.app.pool).await.unwrap(),
+        ChainCheck::Broken { first_bad_id: 3 }
+    );
+}
+
+/// Every endpoint, every role, and anonymous: who gets through and who is refused.
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn route_by_role_matrix(pool: PgPool) {
+    let t = team(pool).await;
+    let id = t.create().await["id"].as_i64().unwrap();
+    let start = Utc::now() + Duration::hours(40);
+    let new_release = json!({ "title": "Matrix", "version": "9", "environment": "prod", "window_start": start, "window_end": start + Duration::hours(1) });
+    let r = |p: &str| format!("/api/v1/releases/{id}{p}");
+    // (method, path, body, roles that may: a = admin, c = captain, o = owner, e = engineer, v = viewer)
+    let cases: Vec<(Method, String, Value, &str)> = vec![
+        (Method::GET, "/api/v1/releases".into(), json!(null), "acoev"),
+        (Method::POST, "/api/v1/releases".into(), new_release, "ac"),
+        (Method::GET, r(""), json!(null), "acoev"),
+        (Method::PATCH, r(""), json!({ "title": "x" }), "ac"),
+        (Method::GET, r("/checklist"), json!(null), "acoev"),
+        (
+            Method::PATCH,
+            r("/checklist/smoke_app_start"),
+            json!({ "note": "n" }),
+            "acoe",
+        ),
+        (Method::GET, r("/known-issues"), json!(null), "acoev"),
+        (
+            Method::POST,
+            r("/known-issues"),
+            json!({ "key": "K", "severity": "p3", "title": "t" }),
+            "acoe",
+        ),
+        (Method::GET, r("/gates/staging"), json!(null), "acoev"),
+        (Method::GET, r("/gates/go-live"), json!(null), "acoev"),
+        (Method::GET, r("/sign-offs"), json!(null), "acoev"),
+        (
+            Method::POST,
+            r("/deployments"),
+            json!({ "environment": "qa", "artifact_version": "1", "commit_sha": "abcdef1" }),
+            "acoe",
+        ),
+        (
+            Method::POST,
+            r("/env-check"),
+            json!({ "present": [] }),
+            "acoe",
+        ),
+        (Method::GET, r("/audit"), json!(null), "acoev"),
+        (
+            Method::POST,
+            r("/phase"),
+            json!({ "to": "staging_gate" }),
+            "ac",
+        ),
+        (
+            Method::POST,
+            r("/sign-offs"),
+            json!({ "role": "product_owner", "decision": "go" }),
+            "o",
+        ),
+        (Method::GET, "/api/v1/users".into(), json!(null), "a"),
+    ];
+    let people = [
+        ('a', &t.admin),
+        ('c', &t.captain),
+        ('o', &t.owner),
+        ('e', &t.engineer),
+        ('v', &t.viewer),
+    ];
+    for (method, path, body, may) in &cases {
+        let anon = t.req(method.clone(), path, None);
+        let anon = if *method == Method::GET {
+            anon
+        } else {
+            anon.json(body)
+        };
+        assert_eq!(
+            anon.send().await.unwrap().status(),
+            401,
+            "anonymous {method} {path}"
+        );
+        for (who, cookie) in people {
+            let status = t
+                .send(method.clone(), path, cookie, body.clone())
+                .await
+                .status()
+                .as_u16();
+            if may.contains(who) {
+                // Allowed through authorization; the request itself may still be refused
+                // on its merits (a gate closed, wrong phase, a revision missing).
+                assert!(
+                    status != 401 && status != 403,
+                    "{who} {method} {path} -> {status}"
+                );
+            } else {
+                assert_eq!(status, 403, "{who} {method} {path}");
+            }
+        }
+    }
+}
