@@ -5,7 +5,11 @@ use crate::domain::account::{IssuedToken, TokenInfo, UserRecord};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-mod ssr {
+use ssr_support as ssr;
+
+/// Shared by the server functions: the caller, their language, error mapping.
+#[cfg(feature = "ssr")]
+pub(crate) mod ssr_support {
     use crate::auth::CurrentUser;
     use crate::i18n::{request_lang, Lang};
     use crate::services::{Actor, ServiceError};

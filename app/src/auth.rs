@@ -14,8 +14,8 @@ const SESSION_KEY: &str = "auth";
 struct SessionAuth {
     user_id: i64,
     session_epoch: i32,
-    /// Unix seconds; the absolute session lifetime counts from here.
-    signed_in_at: i64,
+    /// Unix milliseconds; the absolute session lifetime counts from here.
+    signed_in_at_ms: i64,
 }
 
 /// How the current request proved who it is. Some actions (signing a Go/No-Go) demand a
@@ -47,7 +47,7 @@ pub async fn start_session(session: &Session, signed_in: &SignedIn) -> Result<()
             SessionAuth {
                 user_id: signed_in.user.id,
                 session_epoch: signed_in.session_epoch,
-                signed_in_at: Utc::now().timestamp(),
+                signed_in_at_ms: Utc::now().timestamp_millis(),
             },
         )
         .await
@@ -80,15 +80,18 @@ pub async fn session_user(
     state: &AppState,
     session: &Session,
 ) -> Result<Option<UserInfo>, ServiceError> {
-    let Some(auth) = session
-        .get::<SessionAuth>(SESSION_KEY)
-        .await
-        .map_err(session_err)?
-    else {
-        return Ok(None);
+    let auth = match session.get::<SessionAuth>(SESSION_KEY).await {
+        Ok(Some(auth)) => auth,
+        Ok(None) => return Ok(None),
+        // Data this version cannot read (an older layout) is no sign-in: start afresh.
+        Err(tower_sessions::session::Error::SerdeJson(_)) => {
+            end_session(session).await?;
+            return Ok(None);
+        }
+        Err(e) => return Err(session_err(e)),
     };
-    let age = Utc::now().timestamp() - auth.signed_in_at;
-    let user = if age >= 0 && (age as u64) < state.auth.absolute_timeout.as_secs() {
+    let age_ms = Utc::now().timestamp_millis() - auth.signed_in_at_ms;
+    let user = if age_ms >= 0 && (age_ms as u128) < state.auth.absolute_timeout.as_millis() {
         accounts::session_user(&state.pool, auth.user_id, auth.session_epoch).await?
     } else {
         None

@@ -4,6 +4,7 @@
 pub mod actions;
 pub mod domain;
 pub mod i18n;
+pub mod release_actions;
 pub mod ui;
 
 #[cfg(feature = "ssr")]

@@ -23,7 +23,7 @@ async fn an_idle_session_expires(pool: PgPool) {
 #[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
 async fn an_active_session_still_ends_at_its_absolute_lifetime(pool: PgPool) {
     let mut s = settings("postgres://unused");
-    s.session_absolute = Duration::from_secs(2);
+    s.session_absolute = Duration::from_secs(3);
     let app = spawn_app_with(pool, s).await;
     app.add_user("ada@example.org", PW, &["viewer"]).await;
     let cookie = app.session("ada@example.org", PW).await;
@@ -32,7 +32,7 @@ async fn an_active_session_still_ends_at_its_absolute_lifetime(pool: PgPool) {
         assert_eq!(app.get("/api/v1/me", Some(&cookie)).await.status(), 200);
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    tokio::time::sleep(Duration::from_millis(1700)).await;
     assert_eq!(app.get("/api/v1/me", Some(&cookie)).await.status(), 401);
 }
 

@@ -5,3 +5,4 @@ pub mod account;
 pub mod release;
 pub mod release_model;
 pub mod templates;
+pub mod time;

@@ -1,6 +1,6 @@
 //! Releases as the API and the UI see them. Plain data, shared by server and browser.
 
-use super::release::{Decision, ItemState, Phase, Severity, SignerRole, Strategy};
+use super::release::{Blocker, Decision, ItemState, Phase, Severity, SignerRole, Strategy};
 use super::templates::ChecklistKind;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -112,4 +112,31 @@ pub struct SignOffView {
     pub signed_at: DateTime<Utc>,
     /// Something changed since this was signed; it must be signed again.
     pub stale: bool,
+}
+
+/// A gate's state: open, or closed with the reasons.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct GateReport {
+    pub passed: bool,
+    pub blockers: Vec<Blocker>,
+}
+
+impl GateReport {
+    pub fn of(blockers: Vec<Blocker>) -> GateReport {
+        GateReport {
+            passed: blockers.is_empty(),
+            blockers,
+        }
+    }
+}
+
+/// One row of a release's audit trail.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub old: Option<serde_json::Value>,
+    pub new: Option<serde_json::Value>,
 }

@@ -3,6 +3,7 @@
 //! sha256(previous hash + canonical row), so an edit made behind the trigger's back shows.
 
 use super::{Actor, ServiceError};
+pub use crate::domain::release_model::AuditRow;
 use chrono::{DateTime, SubsecRound, Utc};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -139,16 +140,6 @@ pub async fn verify(pool: &PgPool) -> Result<ChainCheck, ServiceError> {
         count += 1;
     }
     Ok(ChainCheck::Intact { rows: count })
-}
-
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq)]
-pub struct AuditRow {
-    pub id: i64,
-    pub at: DateTime<Utc>,
-    pub actor: String,
-    pub action: String,
-    pub old: Option<Value>,
-    pub new: Option<Value>,
 }
 
 /// A release's audit trail, newest first.

@@ -10,7 +10,7 @@ use crate::domain::release::{
     staging_gate_blockers, Blocker, GateIssue, GateItem, Phase, Preconditions, Strategy,
     TransitionFacts, DEFAULT_CANARY_HOLD_MINUTES, DEFAULT_CANARY_STAGES,
 };
-use crate::domain::release_model::{ChecklistItem, KnownIssue, Links, Release};
+use crate::domain::release_model::{ChecklistItem, GateReport, KnownIssue, Links, Release};
 use crate::domain::templates::{default_items, ChecklistKind};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -771,21 +771,6 @@ pub fn preconditions(r: &Release) -> Preconditions {
         last_restore_test_at: r.last_restore_test_at,
         down_migration_url: r.links.down_migration.clone(),
         on_call: r.on_call.clone(),
-    }
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct GateReport {
-    pub passed: bool,
-    pub blockers: Vec<Blocker>,
-}
-
-impl GateReport {
-    fn of(blockers: Vec<Blocker>) -> GateReport {
-        GateReport {
-            passed: blockers.is_empty(),
-            blockers,
-        }
     }
 }
 

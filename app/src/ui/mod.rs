@@ -5,6 +5,8 @@ mod admin;
 mod auth_pages;
 mod layout;
 mod placeholders;
+mod release_page;
+mod releases;
 
 use crate::domain::account::UserInfo;
 use crate::i18n::Lang;
@@ -100,8 +102,10 @@ pub fn App() -> impl IntoView {
         <Router>
             <layout::Shell>
                 <Routes fallback=move || view! { <NotFound lang/> }>
-                    <Route path=path!("/") view=placeholders::ReleasesPage/>
-                    <Route path=path!("/releases") view=placeholders::ReleasesPage/>
+                    <Route path=path!("/") view=releases::ReleasesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/releases") view=releases::ReleasesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/releases/new") view=releases::NewReleasePage/>
+                    <Route path=path!("/releases/:id") view=release_page::ReleasePage ssr=SsrMode::Async/>
                     <Route path=path!("/status") view=placeholders::StatusPage/>
                     <Route path=path!("/archive") view=placeholders::ArchivePage/>
                     <Route path=path!("/environments") view=placeholders::EnvironmentsPage/>

@@ -16,17 +16,6 @@ fn Empty(title: &'static str, text: &'static str) -> impl IntoView {
 }
 
 #[component]
-pub fn ReleasesPage() -> impl IntoView {
-    let l = use_lang();
-    view! {
-        <Empty
-            title=l.pick("Releases", "Releases")
-            text=l.pick("No releases yet.", "Noch keine Releases.")
-        />
-    }
-}
-
-#[component]
 pub fn StatusPage() -> impl IntoView {
     let l = use_lang();
     view! {

@@ -3,9 +3,10 @@
 
 use super::{ApiError, ApiJson, ApiUser};
 use app::domain::release::{next_deadline, Blocker, Decision, Phase, SignerRole};
+use app::domain::release_model::GateReport;
 use app::domain::release_model::Release;
 use app::services::checklists::{self, Deployment, EnvCheck, ItemChange, NewKnownIssue};
-use app::services::releases::{self, GateReport, ReleaseInput};
+use app::services::releases::{self, ReleaseInput};
 use app::services::{audit, signoffs, Actor};
 use app::state::AppState;
 use axum::extract::{Path, Query, State};

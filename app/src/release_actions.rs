@@ -1,0 +1,288 @@
+//! Server functions behind the release pages. Thin: find the caller, call a service.
+
+use crate::domain::release::{Blocker, Deadline, Phase};
+use crate::domain::release_model::{
+    AuditRow, ChecklistItem, GateReport, KnownIssue, Release, SignOffView,
+};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// A release in the list: what blocks it and its next deadline.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ReleaseRow {
+    pub release: Release,
+    pub deadline: Option<Deadline>,
+    pub blockers: Vec<Blocker>,
+}
+
+/// Everything the release page shows.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ReleaseDetails {
+    pub release: Release,
+    pub deadline: Option<Deadline>,
+    pub checklist: Vec<ChecklistItem>,
+    pub known_issues: Vec<KnownIssue>,
+    pub sign_offs: Vec<SignOffView>,
+    pub staging: GateReport,
+    pub go_live: GateReport,
+    pub audit: Vec<AuditRow>,
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    pub use crate::actions::ssr_support::*;
+}
+
+#[server]
+pub async fn list_releases() -> Result<Vec<ReleaseRow>, ServerFnError> {
+    use crate::domain::release::next_deadline;
+    use crate::services::releases;
+    ssr::current_user()?;
+    let pool = ssr::state().pool;
+    let now = chrono::Utc::now();
+    let mut rows = vec![];
+    for r in releases::list(&pool, false).await.map_err(ssr::fail)? {
+        let gate = match r.phase {
+            Phase::Draft | Phase::StagingGate => releases::staging_gate(&pool, r.id).await,
+            _ => releases::go_live_gate(&pool, r.id, now).await,
+        }
+        .map_err(ssr::fail)?;
+        rows.push(ReleaseRow {
+            deadline: next_deadline(r.phase, r.window_start, now),
+            blockers: gate.blockers,
+            release: r,
+        });
+    }
+    Ok(rows)
+}
+
+#[allow(clippy::too_many_arguments)]
+#[server]
+pub async fn create_release(
+    title: String,
+    version: String,
+    environment: String,
+    window_start: String,
+    window_end: String,
+    strategy: String,
+    release_captain: String,
+    product_owner: String,
+) -> Result<(), ServerFnError> {
+    use crate::domain::time::parse_berlin_local;
+    use crate::services::releases::{self, ReleaseInput};
+    use crate::services::ServiceError;
+    let actor = ssr::actor()?;
+    let start = parse_berlin_local(&window_start).ok_or_else(|| {
+        ssr::fail(ServiceError::invalid(
+            "window_start",
+            "Enter when the go-live window starts.",
+            "Bitte den Beginn des Go-Live-Fensters angeben.",
+        ))
+    })?;
+    let end = parse_berlin_local(&window_end).ok_or_else(|| {
+        ssr::fail(ServiceError::invalid(
+            "window_end",
+            "Enter when the go-live window ends.",
+            "Bitte das Ende des Go-Live-Fensters angeben.",
+        ))
+    })?;
+    let opt = |s: String| (!s.trim().is_empty()).then_some(s);
+    let created = releases::create(
+        &ssr::state().pool,
+        &actor,
+        ReleaseInput {
+            title: Some(title),
+            version: Some(version),
+            environment: Some(environment),
+            window_start: Some(start),
+            window_end: Some(end),
+            strategy: Some(strategy),
+            release_captain: opt(release_captain),
+            product_owner: opt(product_owner),
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(ssr::fail)?;
+    leptos_axum::redirect(&format!("/releases/{}", created.id));
+    Ok(())
+}
+
+#[server]
+pub async fn load_release_details(id: i64) -> Result<ReleaseDetails, ServerFnError> {
+    use crate::domain::release::next_deadline;
+    use crate::services::{audit, releases, signoffs};
+    ssr::current_user()?;
+    let pool = ssr::state().pool;
+    let now = chrono::Utc::now();
+    let mut conn = pool.acquire().await.map_err(|e| ssr::fail(e.into()))?;
+    let release = releases::load(&mut conn, id).await.map_err(ssr::fail)?;
+    let checklist = releases::checklist(&mut conn, id)
+        .await
+        .map_err(ssr::fail)?;
+    let known_issues = releases::known_issues(&mut conn, id)
+        .await
+        .map_err(ssr::fail)?;
+    drop(conn);
+    Ok(ReleaseDetails {
+        deadline: next_deadline(release.phase, release.window_start, now),
+        sign_offs: signoffs::views(&pool, id).await.map_err(ssr::fail)?,
+        staging: releases::staging_gate(&pool, id).await.map_err(ssr::fail)?,
+        go_live: releases::go_live_gate(&pool, id, now)
+            .await
+            .map_err(ssr::fail)?,
+        audit: audit::for_release(&pool, id, 50).await.map_err(ssr::fail)?,
+        release,
+        checklist,
+        known_issues,
+    })
+}
+
+#[server]
+pub async fn set_item(
+    release_id: i64,
+    key: String,
+    state: String,
+    reason: Option<String>,
+    link: Option<String>,
+) -> Result<(), ServerFnError> {
+    use crate::services::checklists::{self, ItemChange};
+    let actor = ssr::actor()?;
+    checklists::set_item(
+        &ssr::state().pool,
+        &actor,
+        release_id,
+        &key,
+        ItemChange {
+            state: Some(state),
+            reason,
+            link,
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(ssr::fail)?;
+    Ok(())
+}
+
+#[server]
+pub async fn add_known_issue(
+    release_id: i64,
+    key: String,
+    severity: String,
+    title: String,
+) -> Result<(), ServerFnError> {
+    use crate::services::checklists::{self, NewKnownIssue};
+    let actor = ssr::actor()?;
+    checklists::add_known_issue(
+        &ssr::state().pool,
+        &actor,
+        release_id,
+        NewKnownIssue {
+            key,
+            severity,
+            title,
+        },
+    )
+    .await
+    .map_err(ssr::fail)?;
+    Ok(())
+}
+
+#[server]
+pub async fn settle_known_issue(
+    release_id: i64,
+    issue_id: i64,
+    accept_reason: Option<String>,
+) -> Result<(), ServerFnError> {
+    let actor = ssr::actor()?;
+    let reason = accept_reason.filter(|r| !r.trim().is_empty());
+    crate::services::checklists::settle_known_issue(
+        &ssr::state().pool,
+        &actor,
+        release_id,
+        issue_id,
+        reason.as_deref(),
+    )
+    .await
+    .map_err(ssr::fail)?;
+    Ok(())
+}
+
+#[server]
+pub async fn request_phase(release_id: i64, to: String) -> Result<(), ServerFnError> {
+    use crate::services::{releases, ServiceError};
+    let actor = ssr::actor()?;
+    let to = Phase::parse(&to).ok_or_else(|| ServerFnError::new("unknown phase"))?;
+    let (_, blockers) = releases::transition(&ssr::state().pool, &actor, release_id, to, None)
+        .await
+        .map_err(ssr::fail)?;
+    if !blockers.is_empty() {
+        return Err(ssr::fail(ServiceError::Conflict {
+            en: "Not yet: the blockers listed on this page must be cleared first.",
+            de: "Noch nicht: zuerst müssen die auf dieser Seite genannten Hindernisse ausgeräumt werden.",
+        }));
+    }
+    Ok(())
+}
+
+#[server]
+pub async fn sign(
+    release_id: i64,
+    role: String,
+    decision: String,
+    comment: Option<String>,
+) -> Result<(), ServerFnError> {
+    use crate::domain::release::{Decision, SignerRole};
+    let me = ssr::current_user()?;
+    let role = SignerRole::parse(&role).ok_or_else(|| ServerFnError::new("unknown role"))?;
+    let decision =
+        Decision::parse(&decision).ok_or_else(|| ServerFnError::new("unknown decision"))?;
+    crate::services::signoffs::sign_off(
+        &ssr::state().pool,
+        &me,
+        release_id,
+        role,
+        decision,
+        comment.as_deref(),
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(ssr::fail)?;
+    Ok(())
+}
+
+#[server]
+pub async fn set_preconditions(
+    release_id: i64,
+    revision: i32,
+    last_backup_at: String,
+    last_restore_test_at: String,
+    on_call: String,
+    down_migration: String,
+) -> Result<(), ServerFnError> {
+    use crate::domain::time::parse_berlin_local;
+    use crate::services::releases::{self, ReleaseInput};
+    let actor = ssr::actor()?;
+    let pool = ssr::state().pool;
+    let current = releases::get(&pool, release_id).await.map_err(ssr::fail)?;
+    let mut links = current.links.clone();
+    links.down_migration =
+        (!down_migration.trim().is_empty()).then(|| down_migration.trim().to_string());
+    releases::update(
+        &pool,
+        &actor,
+        release_id,
+        ReleaseInput {
+            revision: Some(revision),
+            last_backup_at: parse_berlin_local(&last_backup_at),
+            last_restore_test_at: parse_berlin_local(&last_restore_test_at),
+            on_call: Some(on_call),
+            links: Some(links),
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(ssr::fail)?;
+    Ok(())
+}

@@ -1,0 +1,387 @@
+//! One release: plan, checklists with evidence links, known issues, the gates, the
+//! Go/No-Go panel (made for a phone: the product owner signs there) and the audit trail.
+
+use super::releases::{blocker_text, phase_label};
+use super::{short_time, use_lang, use_user};
+use crate::actions::error_text;
+use crate::domain::account::UserInfo;
+use crate::domain::release::{Decision, ItemState, Phase, SignerRole};
+use crate::domain::release_model::{ChecklistItem, GateReport};
+use crate::domain::templates::ChecklistKind;
+use crate::domain::time::{berlin_display, berlin_input_value};
+use crate::i18n::Lang;
+use crate::release_actions::{
+    load_release_details, AddKnownIssue, ReleaseDetails as Page, RequestPhase, SetItem,
+    SetPreconditions, SettleKnownIssue, Sign,
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+fn state_label(lang: Lang, s: ItemState) -> &'static str {
+    match s {
+        ItemState::Open => lang.pick("open", "offen"),
+        ItemState::Passed => lang.pick("passed", "bestanden"),
+        ItemState::Failed => lang.pick("failed", "fehlgeschlagen"),
+        ItemState::NotApplicable => lang.pick("not applicable", "nicht anwendbar"),
+        ItemState::AcceptedRisk => lang.pick("accepted risk", "Risiko akzeptiert"),
+    }
+}
+
+fn kind_title(lang: Lang, k: ChecklistKind) -> &'static str {
+    match lang {
+        Lang::En => k.title_en(),
+        Lang::De => k.title_de(),
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Actions {
+    set_item: ServerAction<SetItem>,
+    add_issue: ServerAction<AddKnownIssue>,
+    settle: ServerAction<SettleKnownIssue>,
+    phase: ServerAction<RequestPhase>,
+    sign: ServerAction<Sign>,
+    pre: ServerAction<SetPreconditions>,
+}
+
+#[component]
+pub fn ReleasePage() -> impl IntoView {
+    let lang = use_lang();
+    let params = use_params_map();
+    let id = move || params.with(|p| p.get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0));
+    let acts = Actions {
+        set_item: ServerAction::new(),
+        add_issue: ServerAction::new(),
+        settle: ServerAction::new(),
+        phase: ServerAction::new(),
+        sign: ServerAction::new(),
+        pre: ServerAction::new(),
+    };
+    let page = Resource::new(
+        move || {
+            (
+                id(),
+                acts.set_item.version().get(),
+                acts.add_issue.version().get(),
+                acts.settle.version().get(),
+                acts.phase.version().get(),
+                acts.sign.version().get(),
+                acts.pre.version().get(),
+            )
+        },
+        |(id, ..)| load_release_details(id),
+    );
+    let failure = move || {
+        [
+            acts.set_item.value().get().and_then(|r| r.err()),
+            acts.add_issue.value().get().and_then(|r| r.err()),
+            acts.settle.value().get().and_then(|r| r.err()),
+            acts.phase.value().get().and_then(|r| r.err()),
+            acts.sign.value().get().and_then(|r| r.err()),
+            acts.pre.value().get().and_then(|r| r.err()),
+        ]
+        .into_iter()
+        .flatten()
+        .next()
+        .map(|e| view! { <p class="alert error" role="alert">{error_text(&e)}</p> })
+    };
+    view! {
+        <Transition fallback=move || view! { <p class="muted">{lang.pick("Loading…", "Lädt …")}</p> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Err(e) => view! { <section class="card"><p class="alert error">{error_text(&e)}</p></section> }.into_any(),
+                    Ok(p) => view! { {failure} <ReleaseView p acts/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn ReleaseView(p: Page, acts: Actions) -> impl IntoView {
+    let lang = use_lang();
+    let me = use_user();
+    let r = p.release.clone();
+    let id = r.id;
+    let is_captain = me
+        .as_ref()
+        .is_some_and(|u| r.release_captain.as_deref() == Some(u.email.as_str()));
+    let can_steer = is_captain || me.as_ref().is_some_and(|u| u.is_admin());
+    let deadline = p.deadline.clone().map(|d| {
+        view! {
+            <p class=if d.overdue { "alert error" } else { "muted" }>
+                {lang.pick("Next deadline: ", "Nächste Frist: ")}{phase_label(lang, d.what)}" · "{berlin_display(&d.due)}
+                {d.overdue.then(|| lang.pick(" (overdue)", " (überfällig)"))}
+            </p>
+        }
+    });
+    let next_step = match r.phase {
+        Phase::Draft => Some((
+            "staging_gate",
+            lang.pick("Start staging gate", "Staging-Gate starten"),
+            None,
+        )),
+        Phase::StagingGate => Some((
+            "go_no_go",
+            lang.pick("Move to Go/No-Go", "Zum Go/No-Go"),
+            Some(p.staging.clone()),
+        )),
+        _ => None,
+    };
+    let step = next_step.filter(|_| can_steer).map(|(to, label, gate)| {
+        let blocked = gate.as_ref().is_some_and(|g| !g.passed);
+        view! {
+            <ActionForm action=acts.phase attr:class="inline">
+                <input type="hidden" name="release_id" value=id/>
+                <input type="hidden" name="to" value=to/>
+                <button type="submit" class="primary" disabled=blocked>{label}</button>
+            </ActionForm>
+        }
+    });
+    view! {
+        <Title text=format!("{} {}", r.title, r.version)/>
+        <section class="card">
+            <div class="row-between">
+                <h1>{r.title.clone()}" "<small class="muted">{r.version.clone()}</small></h1>
+                <span class=format!("phase phase-{}", r.phase.as_str()) data-testid="phase">{phase_label(lang, r.phase)}</span>
+            </div>
+            <dl class="facts">
+                <dt>{lang.pick("Environment", "Umgebung")}</dt><dd>{r.environment.clone()}" (staging: "{r.staging_environment.clone()}")"</dd>
+                <dt>{lang.pick("Go-live window", "Go-Live-Fenster")}</dt><dd>{berlin_display(&r.window_start)}" – "{berlin_display(&r.window_end)}</dd>
+                <dt>{lang.pick("Strategy", "Strategie")}</dt><dd>{r.strategy.as_str()}</dd>
+                <dt>{lang.pick("Release captain", "Release Captain")}</dt><dd>{r.release_captain.clone().unwrap_or_else(|| "–".into())}</dd>
+                <dt>{lang.pick("Product owner", "Product Owner")}</dt><dd>{r.product_owner.clone().unwrap_or_else(|| "–".into())}</dd>
+                <dt>{lang.pick("Artifact / commit", "Artefakt / Commit")}</dt><dd>{r.artifact_version.clone().unwrap_or_default()}" "{r.commit_sha.clone().unwrap_or_default()}</dd>
+            </dl>
+            {deadline}
+            {step}
+        </section>
+        <GatePanel title=lang.pick("Staging gate (T-12h)", "Staging-Gate (T-12h)") gate=p.staging.clone() testid="staging-gate"/>
+        <GoNoGoPanel p=p.clone() acts/>
+        <ChecklistPanel items=p.checklist.clone() release_id=id closed=r.phase.is_final() acts/>
+        <KnownIssuesPanel p=p.clone() acts is_owner_or_captain=is_captain || me.as_ref().is_some_and(|u| r.product_owner.as_deref() == Some(u.email.as_str()))/>
+        <section class="card">
+            <h2>{lang.pick("Audit trail", "Protokoll")}</h2>
+            <ul class="audit">
+                {p.audit.into_iter().map(|a| view! {
+                    <li><span class="muted">{short_time(&a.at)}</span>" "<strong>{a.action}</strong>" · "{a.actor}</li>
+                }).collect_view()}
+            </ul>
+        </section>
+    }
+}
+
+#[component]
+fn GatePanel(title: &'static str, gate: GateReport, testid: &'static str) -> impl IntoView {
+    let lang = use_lang();
+    view! {
+        <section class="card" data-testid=testid>
+            <h2>{title}" "
+                {if gate.passed {
+                    view! { <span class="badge ok">{lang.pick("passed", "bestanden")}</span> }.into_any()
+                } else {
+                    view! { <span class="badge warn">{lang.pick("blocked", "blockiert")}</span> }.into_any()
+                }}
+            </h2>
+            <ul>
+                {gate.blockers.iter().map(|b| view! { <li>{blocker_text(lang, b)}</li> }).collect_view()}
+            </ul>
+        </section>
+    }
+}
+
+#[component]
+fn GoNoGoPanel(p: Page, acts: Actions) -> impl IntoView {
+    let lang = use_lang();
+    let me: Option<UserInfo> = use_user();
+    let r = p.release.clone();
+    let id = r.id;
+    let mine = |email: &Option<String>| {
+        me.as_ref()
+            .is_some_and(|u| email.as_deref() == Some(u.email.as_str()))
+    };
+    let my_roles: Vec<SignerRole> = [
+        (SignerRole::ProductOwner, mine(&r.product_owner)),
+        (SignerRole::ReleaseCaptain, mine(&r.release_captain)),
+    ]
+    .into_iter()
+    .filter(|(_, m)| *m)
+    .map(|(role, _)| role)
+    .collect();
+    let rows = SignerRole::ALL.into_iter().map(|role| {
+        let label = match role {
+            SignerRole::ProductOwner => lang.pick("Product owner", "Product Owner"),
+            SignerRole::ReleaseCaptain => lang.pick("Release captain", "Release Captain"),
+        };
+        let signed = p.sign_offs.iter().find(|s| s.role == role).cloned();
+        let state = match signed {
+            None => view! { <span class="badge">{lang.pick("not signed", "nicht freigegeben")}</span> }.into_any(),
+            Some(s) => {
+                let d = match s.decision {
+                    Decision::Go => "GO",
+                    Decision::NoGo => "NO-GO",
+                };
+                view! {
+                    <span class=if s.stale { "badge warn" } else { "badge ok" }>{d}" · "{s.signer.clone()}</span>
+                    {s.stale.then(|| view! { <span class="badge warn" data-testid="stale">{lang.pick("stale: sign again", "veraltet: erneut freigeben")}</span> })}
+                }.into_any()
+            }
+        };
+        view! { <li data-role=role.as_str()><strong>{label}</strong>" "{state}</li> }
+    }).collect_view();
+    let sign_forms = (r.phase == Phase::GoNoGo).then(|| {
+        my_roles.into_iter().map(|role| view! {
+            <ActionForm action=acts.sign attr:class="stack sign-form">
+                <input type="hidden" name="release_id" value=id/>
+                <input type="hidden" name="role" value=role.as_str()/>
+                <label>{lang.pick("Comment (required for No-Go)", "Kommentar (Pflicht bei No-Go)")}
+                    <textarea name="comment" rows="2"></textarea>
+                </label>
+                <div class="row">
+                    <button type="submit" name="decision" value="go" class="primary big">{lang.pick("Sign GO", "GO freigeben")}</button>
+                    <button type="submit" name="decision" value="no_go" class="danger big">{lang.pick("Sign NO-GO", "NO-GO erklären")}</button>
+                </div>
+            </ActionForm>
+        }).collect_view()
+    });
+    let can_edit_pre = mine(&r.release_captain) || me.as_ref().is_some_and(|u| u.is_admin());
+    let pre_form = (can_edit_pre && !r.phase.is_final()).then(|| view! {
+        <details>
+            <summary>{lang.pick("Preconditions", "Voraussetzungen")}</summary>
+            <ActionForm action=acts.pre attr:class="stack">
+                <input type="hidden" name="release_id" value=id/>
+                <input type="hidden" name="revision" value=r.revision/>
+                <label>{lang.pick("Last successful backup (Europe/Berlin)", "Letztes erfolgreiches Backup (Europe/Berlin)")}
+                    <input type="datetime-local" name="last_backup_at" value=r.last_backup_at.as_ref().map(berlin_input_value).unwrap_or_default()/></label>
+                <label>{lang.pick("Last restore test (Europe/Berlin)", "Letzter Restore-Test (Europe/Berlin)")}
+                    <input type="datetime-local" name="last_restore_test_at" value=r.last_restore_test_at.as_ref().map(berlin_input_value).unwrap_or_default()/></label>
+                <label>{lang.pick("On-call person", "On-Call-Person")}
+                    <input type="text" name="on_call" value=r.on_call.clone().unwrap_or_default()/></label>
+                <label>{lang.pick("Down-migration link", "Link zur Down-Migration")}
+                    <input type="url" name="down_migration" value=r.links.down_migration.clone().unwrap_or_default()/></label>
+                <button type="submit">{lang.pick("Save preconditions", "Voraussetzungen speichern")}</button>
+            </ActionForm>
+        </details>
+    });
+    view! {
+        <section class="card gonogo" data-testid="go-no-go">
+            <h2>{lang.pick("Go/No-Go decision (T-1h)", "Go-Live-Entscheid (T-1h)")}</h2>
+            <ul class="signers">{rows}</ul>
+            <ul class="blockers">
+                {p.go_live.blockers.iter().map(|b| view! { <li>{blocker_text(lang, b)}</li> }).collect_view()}
+            </ul>
+            {sign_forms}
+            {pre_form}
+        </section>
+    }
+}
+
+#[component]
+fn ChecklistPanel(
+    items: Vec<ChecklistItem>,
+    release_id: i64,
+    closed: bool,
+    acts: Actions,
+) -> impl IntoView {
+    let lang = use_lang();
+    ChecklistKind::ALL
+        .into_iter()
+        .map(|kind| {
+            let rows = items
+                .iter()
+                .filter(|i| i.kind == kind)
+                .cloned()
+                .map(|i| {
+                    let text = match lang {
+                        Lang::En => i.text_en.clone(),
+                        Lang::De => i.text_de.clone(),
+                    };
+                    let key = i.key.clone();
+                    let reason = i.reason.clone();
+                    let current = i.state;
+                    let form = (!closed).then(move || view! {
+                        <ActionForm action=acts.set_item attr:class="row item-form">
+                            <input type="hidden" name="release_id" value=release_id/>
+                            <input type="hidden" name="key" value=key/>
+                            <select name="state" aria-label=lang.pick("State", "Zustand")>
+                                {ItemState::ALL.into_iter().map(|s| view! {
+                                    <option value=s.as_str() selected=s == current>{state_label(lang, s)}</option>
+                                }).collect_view()}
+                            </select>
+                            <input type="url" name="link" placeholder=lang.pick("Evidence link", "Nachweis-Link") aria-label=lang.pick("Evidence link", "Nachweis-Link")/>
+                            <input type="text" name="reason" placeholder=lang.pick("Reason", "Grund") aria-label=lang.pick("Reason", "Grund") value=reason/>
+                            <button type="submit">{lang.pick("Save", "Speichern")}</button>
+                        </ActionForm>
+                    });
+                    view! {
+                        <li class="item" data-key=i.key.clone() data-state=i.state.as_str()>
+                            <div>
+                                <span class=format!("badge state-{}", i.state.as_str())>{state_label(lang, i.state)}</span>" "
+                                {text}
+                                {i.evidence_required.then(|| view! { <small class="muted">{lang.pick(" · evidence required", " · Nachweis erforderlich")}</small> })}
+                            </div>
+                            {(!i.note.is_empty()).then(|| view! { <div class="muted">{i.note.clone()}</div> })}
+                            <div>{i.links.iter().map(|l| view! { <a href=l.clone() rel="noopener noreferrer" target="_blank">{l.clone()}</a>" " }).collect_view()}</div>
+                            {form}
+                        </li>
+                    }
+                })
+                .collect_view();
+            view! {
+                <section class="card" data-checklist=kind.as_str()>
+                    <h2>{kind_title(lang, kind)}</h2>
+                    <ul class="checklist">{rows}</ul>
+                </section>
+            }
+        })
+        .collect_view()
+}
+
+#[component]
+fn KnownIssuesPanel(p: Page, acts: Actions, is_owner_or_captain: bool) -> impl IntoView {
+    let lang = use_lang();
+    let id = p.release.id;
+    let closed = p.release.phase.is_final();
+    view! {
+        <section class="card" data-testid="known-issues">
+            <h2>{lang.pick("Known issues (P1/P2)", "Bekannte Probleme (P1/P2)")}</h2>
+            <ul>
+                {p.known_issues.into_iter().map(|k| {
+                    let status = if k.resolved_at.is_some() {
+                        lang.pick("resolved", "behoben").to_string()
+                    } else if let Some(by) = &k.accepted_by {
+                        format!("{} {by}: {}", lang.pick("accepted by", "akzeptiert von"), k.accept_reason.clone().unwrap_or_default())
+                    } else {
+                        lang.pick("open", "offen").to_string()
+                    };
+                    let open = k.resolved_at.is_none() && k.accepted_at.is_none() && !closed;
+                    view! {
+                        <li>
+                            <strong>{k.severity.as_str().to_uppercase()}</strong>" "{k.key.clone()}" · "{k.title.clone()}" · "<em>{status}</em>
+                            {open.then(|| view! {
+                                <ActionForm action=acts.settle attr:class="row">
+                                    <input type="hidden" name="release_id" value=id/>
+                                    <input type="hidden" name="issue_id" value=k.id/>
+                                    {is_owner_or_captain.then(|| view! {
+                                        <input type="text" name="accept_reason" placeholder=lang.pick("Reason to accept", "Grund für Akzeptanz")/>
+                                    })}
+                                    <button type="submit">{if is_owner_or_captain { lang.pick("Resolve / accept", "Beheben / akzeptieren") } else { lang.pick("Mark resolved", "Als behoben markieren") }}</button>
+                                </ActionForm>
+                            })}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            {(!closed).then(|| view! {
+                <ActionForm action=acts.add_issue attr:class="row">
+                    <input type="hidden" name="release_id" value=id/>
+                    <input type="text" name="key" required placeholder=lang.pick("Key or link", "Schlüssel oder Link")/>
+                    <select name="severity"><option value="p1">"P1"</option><option value="p2">"P2"</option><option value="p3">"P3"</option></select>
+                    <input type="text" name="title" required placeholder=lang.pick("Title", "Titel")/>
+                    <button type="submit">{lang.pick("Add", "Hinzufügen")}</button>
+                </ActionForm>
+            })}
+        </section>
+    }
+}

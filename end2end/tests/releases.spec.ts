@@ -1,0 +1,125 @@
+import { test, expect, Page, Browser } from '@playwright/test';
+
+// Runs after accounts.spec.ts on the same instance: the admin and the captain exist.
+test.describe.configure({ mode: 'serial' });
+
+const admin = { email: 'admin@example.org', password: 'first admin password' };
+const captain = { email: 'rc@example.org', password: 'captain password 1' };
+const owner = { email: 'po@example.org', name: 'Paula Owner', password: 'owner password 12' };
+
+async function signIn(page: Page, who: { email: string; password: string }) {
+  await page.goto('/login');
+  await page.getByLabel('Email').fill(who.email);
+  await page.getByLabel('Password').fill(who.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).not.toHaveURL(/\/login/);
+}
+
+async function hydrated(page: Page) {
+  await expect(page.locator('html[data-hydrated="true"]')).toHaveCount(1, { timeout: 30_000 });
+}
+
+/** `YYYY-MM-DDTHH:MM` for a datetime-local input, in Europe/Berlin, `hours` from now. */
+function berlinLocal(hours: number): string {
+  const t = new Date(Date.now() + hours * 3600_000);
+  const parts = new Intl.DateTimeFormat('sv-SE', {
+    timeZone: 'Europe/Berlin', year: 'numeric', month: '2-digit', day: '2-digit',
+    hour: '2-digit', minute: '2-digit', hour12: false,
+  }).format(t);
+  return parts.replace(' ', 'T');
+}
+
+async function setItem(page: Page, key: string, state: string, link?: string) {
+  const item = page.locator(`li[data-key="${key}"]`);
+  await item.locator('select[name="state"]').selectOption(state);
+  if (link) await item.locator('input[name="link"]').fill(link);
+  await item.getByRole('button', { name: 'Save' }).click();
+  await expect(page.locator(`li[data-key="${key}"]`)).toHaveAttribute('data-state', state);
+}
+
+let releaseUrl = '';
+
+test('the admin adds a product owner', async ({ page }) => {
+  await signIn(page, admin);
+  await page.goto('/admin');
+  await hydrated(page);
+  const form = page.locator('#create-user');
+  await form.getByLabel('Email').fill(owner.email);
+  await form.getByLabel('Name').fill(owner.name);
+  await form.getByLabel('Initial password (at least 8 characters)').fill(owner.password);
+  await form.getByLabel('Product owner').check();
+  await form.getByRole('button', { name: 'Add user' }).click();
+  await expect(page.locator(`tr[data-email="${owner.email}"]`)).toBeVisible();
+});
+
+test('the release captain creates a release and completes the staging gate', async ({ page }) => {
+  await signIn(page, captain);
+  await page.goto('/releases');
+  await page.getByRole('link', { name: 'New release' }).click();
+  await hydrated(page);
+  const form = page.locator('#new-release');
+  await form.getByLabel('Title').fill('Winter release');
+  await form.getByLabel('Version').fill('3.1.0');
+  await form.getByLabel('Window start (Europe/Berlin)').fill(berlinLocal(30));
+  await form.getByLabel('Window end (Europe/Berlin)').fill(berlinLocal(32));
+  await form.getByLabel('Strategy').selectOption('canary');
+  await form.getByLabel('Release captain (email)').fill(captain.email);
+  await form.getByLabel('Product owner (email)').fill(owner.email);
+  await form.getByRole('button', { name: 'Create release' }).click();
+
+  await expect(page).toHaveURL(/\/releases\/\d+$/);
+  releaseUrl = new URL(page.url()).pathname;
+  await expect(page.getByRole('heading', { name: /Winter release/ })).toBeVisible();
+  await expect(page.getByTestId('phase')).toHaveText('Draft');
+  await hydrated(page);
+
+  await page.getByRole('button', { name: 'Start staging gate' }).click();
+  await expect(page.getByTestId('phase')).toHaveText('Staging gate');
+  // The gate lists what is missing, and the next step waits for it.
+  await expect(page.getByTestId('staging-gate')).toContainText('blocked');
+  await expect(page.getByRole('button', { name: 'Move to Go/No-Go' })).toBeDisabled();
+
+  for (const key of ['staging_deploy', 'staging_smoke_tests', 'staging_health', 'staging_known_issues']) {
+    await setItem(page, key, 'passed', `https://evidence.example/${key}`);
+  }
+  await expect(page.getByTestId('staging-gate')).toContainText('passed');
+  await page.getByRole('button', { name: 'Move to Go/No-Go' }).click();
+  await expect(page.getByTestId('phase')).toHaveText('Go/No-Go');
+
+  // Preconditions of the Go/No-Go decision.
+  await page.locator('summary', { hasText: 'Preconditions' }).click();
+  await page.getByLabel('Last successful backup (Europe/Berlin)').fill(berlinLocal(-3));
+  await page.getByLabel('Last restore test (Europe/Berlin)').fill(berlinLocal(-24 * 5));
+  await page.getByLabel('On-call person').fill('Oskar');
+  await page.getByLabel('Down-migration link').fill('https://git.example/migrations/42-down');
+  await page.getByRole('button', { name: 'Save preconditions' }).click();
+  await expect(page.getByTestId('go-no-go')).not.toContainText('Last backup older than 24 h');
+});
+
+async function signAs(browser: Browser, who: { email: string; password: string }, phone = false) {
+  const ctx = await browser.newContext(phone ? { viewport: { width: 390, height: 844 }, isMobile: true } : {});
+  const page = await ctx.newPage();
+  await signIn(page, who);
+  await page.goto(releaseUrl);
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Sign GO' }).click();
+  return { ctx, page };
+}
+
+test('product owner (on a phone) and release captain sign GO and the release goes live', async ({ browser }) => {
+  const po = await signAs(browser, owner, true);
+  await expect(po.page.locator('li[data-role="product_owner"]')).toContainText('GO');
+  await expect(po.page.getByTestId('phase')).toHaveText('Go/No-Go');
+
+  const rc = await signAs(browser, captain);
+  await expect(rc.page.getByTestId('phase')).toHaveText('Go-live');
+  await expect(rc.page.locator('li[data-role="release_captain"]')).toContainText('GO');
+
+  // An edit after signing makes both sign-offs stale.
+  await setItem(rc.page, 'smoke_app_start', 'passed', 'https://evidence.example/smoke');
+  await expect(rc.page.getByTestId('stale')).toHaveCount(2);
+  await po.page.reload();
+  await expect(po.page.getByTestId('stale')).toHaveCount(2);
+  await po.ctx.close();
+  await rc.ctx.close();
+});
