@@ -291,7 +291,6 @@ fn ChecklistPanel(
             let rows = items
                 .iter()
                 .filter(|i| i.kind == kind)
-                .cloned()
                 .map(|i| {
                     let text = match lang {
                         Lang::En => i.text_en.clone(),
