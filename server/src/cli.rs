@@ -38,6 +38,8 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Seed an empty instance with a demo team and releases in every phase.
+    Demo,
     /// Check the audit log.
     Audit {
         #[command(subcommand)]
@@ -181,6 +183,10 @@ async fn run_inner(cli: Cli) -> anyhow::Result<()> {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
+        }
+        Command::Demo => {
+            let pool = connect(&database_url).await?;
+            crate::demo::seed(&pool).await?;
         }
         Command::Audit {
             command: AuditCommand::Verify,
