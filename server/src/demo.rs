@@ -73,13 +73,22 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<()> {
                 environment: Some("prod".into()),
                 window_start: Some(start),
                 window_end: Some(start + Duration::hours(2)),
-                strategy: Some(if hours % 2 == 0 { "blue_green" } else { "canary" }.into()),
+                strategy: Some(
+                    if hours % 2 == 0 {
+                        "blue_green"
+                    } else {
+                        "canary"
+                    }
+                    .into(),
+                ),
                 release_captain: Some(people[1].email.clone()),
                 product_owner: Some(people[2].email.clone()),
                 links: Some(app::domain::release_model::Links {
                     changelog: Some(format!("https://git.example/shipgate/releases/{version}")),
                     rollback_plan: Some("https://wiki.example/runbook/rollback".into()),
-                    down_migration: Some(format!("https://git.example/shipgate/migrations/{version}-down")),
+                    down_migration: Some(format!(
+                        "https://git.example/shipgate/migrations/{version}-down"
+                    )),
                     ..Default::default()
                 }),
                 last_backup_at: Some(now - Duration::hours(4)),
@@ -130,7 +139,15 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<()> {
         }
         match target {
             Phase::GoNoGo => {
-                sign(pool, &session(2), r.id, SignerRole::ProductOwner, Decision::Go, None).await?;
+                sign(
+                    pool,
+                    &session(2),
+                    r.id,
+                    SignerRole::ProductOwner,
+                    Decision::Go,
+                    None,
+                )
+                .await?;
             }
             Phase::NoGo => {
                 sign(
@@ -144,8 +161,24 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<()> {
                 .await?;
             }
             _ => {
-                sign(pool, &session(2), r.id, SignerRole::ProductOwner, Decision::Go, None).await?;
-                sign(pool, &session(1), r.id, SignerRole::ReleaseCaptain, Decision::Go, None).await?;
+                sign(
+                    pool,
+                    &session(2),
+                    r.id,
+                    SignerRole::ProductOwner,
+                    Decision::Go,
+                    None,
+                )
+                .await?;
+                sign(
+                    pool,
+                    &session(1),
+                    r.id,
+                    SignerRole::ReleaseCaptain,
+                    Decision::Go,
+                    None,
+                )
+                .await?;
                 if matches!(target, Phase::Done | Phase::RolledBack) {
                     // Go-live steps arrive with a later issue; the demo records the outcome.
                     let mut tx = pool.begin().await?;

@@ -180,13 +180,22 @@ async fn demo_seeds_every_phase_and_the_audit_chain_verifies(pool: PgPool) {
     let env = [("DATABASE_URL", url.as_str())];
     let demo = shipgate(&["demo"], &env, None);
     assert!(demo.status.success(), "{}", stderr(&demo));
-    let phases: Vec<String> = sqlx::query_scalar("SELECT DISTINCT phase FROM releases ORDER BY phase")
-        .fetch_all(&pool)
-        .await
-        .unwrap();
+    let phases: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT phase FROM releases ORDER BY phase")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
     assert_eq!(
         phases,
-        ["done", "draft", "go_live", "go_no_go", "no_go", "rolled_back", "staging_gate"]
+        [
+            "done",
+            "draft",
+            "go_live",
+            "go_no_go",
+            "no_go",
+            "rolled_back",
+            "staging_gate"
+        ]
     );
     let again = shipgate(&["demo"], &env, None);
     assert!(!again.status.success(), "demo refuses a non-empty instance");
@@ -197,9 +206,18 @@ async fn demo_seeds_every_phase_and_the_audit_chain_verifies(pool: PgPool) {
 
     // An edit behind the trigger's back is found and named.
     let mut tx = pool.begin().await.unwrap();
-    sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only").execute(&mut *tx).await.unwrap();
-    sqlx::query("UPDATE audit_log SET action = 'nothing to see' WHERE id = 5").execute(&mut *tx).await.unwrap();
-    sqlx::query("ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only").execute(&mut *tx).await.unwrap();
+    sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_log SET action = 'nothing to see' WHERE id = 5")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     let broken = shipgate(&["audit", "verify"], &env, None);
     assert!(!broken.status.success());

@@ -865,6 +865,18 @@ async fn route_by_role_matrix(pool: PgPool) {
             "o",
         ),
         (Method::GET, "/api/v1/users".into(), json!(null), "a"),
+        (
+            Method::GET,
+            "/api/v1/templates".into(),
+            json!(null),
+            "acoev",
+        ),
+        (
+            Method::POST,
+            "/api/v1/templates".into(),
+            json!({ "kind": "go_live", "text_de": "x", "text_en": "x" }),
+            "a",
+        ),
     ];
     let people = [
         ('a', &t.admin),
@@ -903,4 +915,113 @@ async fn route_by_role_matrix(pool: PgPool) {
             }
         }
     }
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn admins_edit_templates_and_existing_releases_keep_their_copy(pool: PgPool) {
+    let t = team(pool).await;
+    let before = t.create().await["id"].as_i64().unwrap();
+    let list: Vec<Value> = t
+        .send(Method::GET, "/api/v1/templates", &t.viewer, json!(null))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let staging: Vec<&Value> = list
+        .iter()
+        .filter(|i| i["kind"] == "staging_gate")
+        .collect();
+    let (first, second) = (
+        staging[0]["id"].as_i64().unwrap(),
+        staging[1]["key"].clone(),
+    );
+
+    let new_item = json!({ "kind": "staging_gate", "text_de": "Feature-Flags geprüft", "text_en": "Feature flags checked", "evidence_required": true });
+    assert_eq!(
+        t.send(
+            Method::POST,
+            "/api/v1/templates",
+            &t.captain,
+            new_item.clone()
+        )
+        .await
+        .status(),
+        403
+    );
+    let added = t
+        .send(Method::POST, "/api/v1/templates", &t.admin, new_item)
+        .await;
+    assert_eq!(added.status(), 201);
+    let added_key = added.json::<Value>().await.unwrap()["key"].clone();
+    let path = format!("/api/v1/templates/{first}");
+    assert_eq!(
+        t.send(Method::PATCH, &path, &t.engineer, json!({ "move_by": 1 }))
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        t.send(
+            Method::PATCH,
+            &path,
+            &t.admin,
+            json!({ "move_by": 1, "evidence_required": false })
+        )
+        .await
+        .status(),
+        204
+    );
+
+    let list: Vec<Value> = t
+        .send(Method::GET, "/api/v1/templates", &t.viewer, json!(null))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let staging: Vec<&Value> = list
+        .iter()
+        .filter(|i| i["kind"] == "staging_gate")
+        .collect();
+    assert_eq!(staging[0]["key"], second, "moved down one place");
+    assert_eq!(staging[1]["id"].as_i64().unwrap(), first);
+    assert_eq!(staging.last().unwrap()["key"], added_key);
+
+    let removed = t
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/templates/{first}"),
+            &t.admin,
+            json!(null),
+        )
+        .await;
+    assert_eq!(removed.status(), 204);
+
+    // The release created before keeps its checklist; a new one gets the edited template.
+    let keys = |id: i64| {
+        let t = &t;
+        async move {
+            let items: Vec<Value> = t
+                .send(
+                    Method::GET,
+                    &format!("/api/v1/releases/{id}/checklist"),
+                    &t.viewer,
+                    json!(null),
+                )
+                .await
+                .json()
+                .await
+                .unwrap();
+            items
+                .iter()
+                .map(|i| i["key"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    let old_keys = keys(before).await;
+    assert!(!old_keys.contains(&added_key.as_str().unwrap().to_string()));
+    assert!(old_keys.contains(&staging[1]["key"].as_str().unwrap().to_string()));
+    let after = t.create().await["id"].as_i64().unwrap();
+    let new_keys = keys(after).await;
+    assert!(new_keys.contains(&added_key.as_str().unwrap().to_string()));
+    assert!(!new_keys.contains(&staging[1]["key"].as_str().unwrap().to_string()));
 }

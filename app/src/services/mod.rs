@@ -8,6 +8,7 @@ pub mod error;
 pub mod passwords;
 pub mod releases;
 pub mod signoffs;
+pub mod templates;
 pub mod throttle;
 pub mod tokens;
 

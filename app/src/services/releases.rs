@@ -11,7 +11,7 @@ use crate::domain::release::{
     TransitionFacts, DEFAULT_CANARY_HOLD_MINUTES, DEFAULT_CANARY_STAGES,
 };
 use crate::domain::release_model::{ChecklistItem, GateReport, KnownIssue, Links, Release};
-use crate::domain::templates::{default_items, ChecklistKind};
+use crate::domain::templates::ChecklistKind;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -306,32 +306,7 @@ async fn person(
 /// Copies the current templates into a new release (seeding the shipped ones on first use),
 /// so later template edits do not change releases that exist.
 async fn copy_templates(conn: &mut PgConnection, release_id: i64) -> Result<(), ServiceError> {
-    let empty = sqlx::query_scalar!(
-        r#"SELECT NOT EXISTS (SELECT 1 FROM checklist_template_items) AS "e!""#
-    )
-    .fetch_one(&mut *conn)
-    .await?;
-    if empty {
-        for kind in ChecklistKind::ALL {
-            for (pos, i) in default_items(kind).iter().enumerate() {
-                sqlx::query!(
-                    "INSERT INTO checklist_template_items
-                       (kind, position, key, section_de, section_en, text_de, text_en, evidence_required)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (key) DO NOTHING",
-                    kind.as_str(),
-                    pos as i32,
-                    i.key,
-                    i.section_de,
-                    i.section_en,
-                    i.text_de,
-                    i.text_en,
-                    i.evidence_required
-                )
-                .execute(&mut *conn)
-                .await?;
-            }
-        }
-    }
+    super::templates::seed_defaults(conn).await?;
     sqlx::query!(
         "INSERT INTO checklist_items
            (release_id, kind, position, key, section_de, section_en, text_de, text_en, evidence_required)

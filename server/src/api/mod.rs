@@ -5,6 +5,7 @@ mod accounts;
 pub mod error;
 mod openapi;
 mod releases;
+mod templates;
 
 use app::auth::CurrentUser;
 use app::state::AppState;
@@ -20,6 +21,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(accounts::router())
         .merge(releases::router())
+        .merge(templates::router())
         .route("/openapi.json", axum::routing::get(openapi::document))
         .fallback(|| async { ApiError::not_found() })
 }
