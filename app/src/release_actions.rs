@@ -286,3 +286,68 @@ pub async fn set_preconditions(
     .map_err(ssr::fail)?;
     Ok(())
 }
+
+#[server]
+pub async fn list_templates() -> Result<Vec<crate::domain::templates::TemplateEntry>, ServerFnError>
+{
+    ssr::current_user()?;
+    let items = crate::services::templates::list(&ssr::state().pool)
+        .await
+        .map_err(ssr::fail)?;
+    Ok(items
+        .into_iter()
+        .map(|i| crate::domain::templates::TemplateEntry {
+            id: i.id,
+            kind: i.kind,
+            text_de: i.text_de,
+            text_en: i.text_en,
+            evidence_required: i.evidence_required,
+        })
+        .collect())
+}
+
+#[server]
+pub async fn add_template_item(
+    kind: String,
+    text_de: String,
+    text_en: String,
+    evidence_required: Option<String>,
+) -> Result<(), ServerFnError> {
+    use crate::services::templates::{add, NewTemplateItem};
+    let actor = ssr::actor()?;
+    add(
+        &ssr::state().pool,
+        &actor,
+        NewTemplateItem {
+            kind,
+            text_de,
+            text_en,
+            evidence_required: evidence_required.is_some(),
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(ssr::fail)?;
+    Ok(())
+}
+
+/// `op` is `up`, `down`, `evidence_on`, `evidence_off` or `remove`.
+#[server]
+pub async fn edit_template_item(id: i64, op: String) -> Result<(), ServerFnError> {
+    use crate::services::templates::{change, remove, TemplateChange};
+    let actor = ssr::actor()?;
+    let pool = ssr::state().pool;
+    let c = |move_by, evidence_required| TemplateChange {
+        move_by,
+        evidence_required,
+    };
+    match op.as_str() {
+        "up" => change(&pool, &actor, id, c(Some(-1), None)).await,
+        "down" => change(&pool, &actor, id, c(Some(1), None)).await,
+        "evidence_on" => change(&pool, &actor, id, c(None, Some(true))).await,
+        "evidence_off" => change(&pool, &actor, id, c(None, Some(false))).await,
+        "remove" => remove(&pool, &actor, id).await,
+        _ => return Err(ServerFnError::new("unknown operation")),
+    }
+    .map_err(ssr::fail)
+}

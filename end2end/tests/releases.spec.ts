@@ -123,3 +123,25 @@ test('product owner (on a phone) and release captain sign GO and the release goe
   await po.ctx.close();
   await rc.ctx.close();
 });
+
+test('the admin edits a checklist template', async ({ page }) => {
+  await signIn(page, admin);
+  await page.goto('/admin');
+  await page.getByRole('link', { name: 'Checklist templates' }).click();
+  await hydrated(page);
+  const form = page.locator('#add-template-item');
+  await form.getByLabel('Checklist').selectOption('go_live');
+  await form.getByLabel('Text (German)').fill('Statuspage-Wartung angekündigt');
+  await form.getByLabel('Text (English)').fill('Status page maintenance announced');
+  await form.getByLabel('Evidence required').check();
+  await form.getByRole('button', { name: 'Add' }).click();
+
+  const goLive = page.locator('section[data-template-kind="go_live"]');
+  const item = goLive.locator('li', { hasText: 'Status page maintenance announced' });
+  await expect(item).toContainText('evidence required');
+  await expect(goLive.locator('li').last()).toContainText('Status page maintenance announced');
+  await item.getByRole('button', { name: '↑' }).click();
+  await expect(goLive.locator('li').last()).not.toContainText('Status page maintenance announced');
+  await goLive.locator('li', { hasText: 'Status page maintenance announced' }).getByRole('button', { name: 'Remove' }).click();
+  await expect(goLive).not.toContainText('Status page maintenance announced');
+});

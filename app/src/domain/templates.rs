@@ -335,6 +335,16 @@ const GO_LIVE: [DefaultItem; 3] = [
     },
 ];
 
+/// A template item as the admin page lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateEntry {
+    pub id: i64,
+    pub kind: ChecklistKind,
+    pub text_de: String,
+    pub text_en: String,
+    pub evidence_required: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

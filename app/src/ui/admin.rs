@@ -93,7 +93,10 @@ pub fn AdminUsersPage() -> impl IntoView {
     view! {
         <Title text=lang.pick("Users", "Benutzer")/>
         <section class="card">
-            <h1>{lang.pick("Users", "Benutzer")}</h1>
+            <div class="row-between">
+                <h1>{lang.pick("Users", "Benutzer")}</h1>
+                <a href="/admin/templates">{lang.pick("Checklist templates", "Checklisten-Vorlagen")}</a>
+            </div>
             {outcome}
             <Transition fallback=move || view! { <p class="muted">{lang.pick("Loading…", "Lädt …")}</p> }>
                 {move || Suspend::new(async move {

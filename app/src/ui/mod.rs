@@ -7,6 +7,7 @@ mod layout;
 mod placeholders;
 mod release_page;
 mod releases;
+mod templates;
 
 use crate::domain::account::UserInfo;
 use crate::i18n::Lang;
@@ -110,6 +111,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/archive") view=placeholders::ArchivePage/>
                     <Route path=path!("/environments") view=placeholders::EnvironmentsPage/>
                     <Route path=path!("/admin") view=admin::AdminUsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/templates") view=templates::TemplatesPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=account::AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=auth_pages::LoginPage/>
                     <Route path=path!("/register") view=auth_pages::RegisterPage/>
