@@ -62,7 +62,15 @@ pub(crate) mod ssr_support {
         if e.is_internal() {
             tracing::error!(error = %e, "server function failed");
         }
-        ServerFnError::new(e.user_message(lang()))
+        let lang = lang();
+        let message = e.user_message(lang);
+        match &e {
+            ServiceError::Invalid { field, .. } => match crate::i18n::field_label(lang, field) {
+                Some(label) => ServerFnError::new(format!("{label}: {message}")),
+                None => ServerFnError::new(message),
+            },
+            _ => ServerFnError::new(message),
+        }
     }
 }
 

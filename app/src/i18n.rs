@@ -83,6 +83,32 @@ pub fn request_lang(headers: &http::HeaderMap) -> Lang {
     Lang::negotiate(cookie, accept)
 }
 
+/// The form label of a field named in a validation error, so a message says where to look.
+pub fn field_label(lang: Lang, field: &str) -> Option<&'static str> {
+    Some(match field {
+        "title" => lang.pick("Title", "Titel"),
+        "version" => lang.pick("Version", "Version"),
+        "environment" => lang.pick("Target environment", "Zielumgebung"),
+        "staging_environment" => lang.pick("Staging environment", "Staging-Umgebung"),
+        "window_start" => lang.pick("Window start", "Fensterbeginn"),
+        "window_end" => lang.pick("Window end", "Fensterende"),
+        "strategy" => lang.pick("Strategy", "Strategie"),
+        "release_captain" => lang.pick("Release captain", "Release Captain"),
+        "product_owner" => lang.pick("Product owner", "Product Owner"),
+        "commit_sha" => lang.pick("Commit", "Commit"),
+        "links" => lang.pick("Links", "Links"),
+        "email" => lang.pick("Email", "E-Mail"),
+        "password" | "new_password" => lang.pick("Password", "Passwort"),
+        "current_password" => lang.pick("Current password", "Aktuelles Passwort"),
+        "reason" => lang.pick("Reason", "Grund"),
+        "link" => lang.pick("Evidence link", "Nachweis-Link"),
+        "comment" => lang.pick("Comment", "Kommentar"),
+        "name" => lang.pick("Name", "Name"),
+        "roles" => lang.pick("Roles", "Rollen"),
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -351,3 +351,68 @@ pub async fn edit_template_item(id: i64, op: String) -> Result<(), ServerFnError
     }
     .map_err(ssr::fail)
 }
+
+/// The edit form on the release page; `revision` guards against overwriting someone else.
+#[allow(clippy::too_many_arguments)]
+#[server]
+pub async fn update_release(
+    release_id: i64,
+    revision: i32,
+    title: String,
+    version: String,
+    environment: String,
+    staging_environment: String,
+    window_start: String,
+    window_end: String,
+    strategy: String,
+    release_captain: String,
+    product_owner: String,
+    artifact_version: String,
+    commit_sha: String,
+    changelog: String,
+    rollback_plan: String,
+) -> Result<(), ServerFnError> {
+    use crate::domain::time::parse_berlin_local;
+    use crate::services::releases::{self, ReleaseInput};
+    use crate::services::ServiceError;
+    let actor = ssr::actor()?;
+    let pool = ssr::state().pool;
+    let when = |field: &'static str, v: &str| {
+        parse_berlin_local(v).ok_or_else(|| {
+            ssr::fail(ServiceError::invalid(
+                field,
+                "Enter a date and time.",
+                "Bitte Datum und Uhrzeit angeben.",
+            ))
+        })
+    };
+    let current = releases::get(&pool, release_id).await.map_err(ssr::fail)?;
+    let mut links = current.links.clone();
+    let link = |s: String| (!s.trim().is_empty()).then(|| s.trim().to_string());
+    links.changelog = link(changelog);
+    links.rollback_plan = link(rollback_plan);
+    releases::update(
+        &pool,
+        &actor,
+        release_id,
+        ReleaseInput {
+            revision: Some(revision),
+            title: Some(title),
+            version: Some(version),
+            environment: Some(environment),
+            staging_environment: Some(staging_environment),
+            window_start: Some(when("window_start", &window_start)?),
+            window_end: Some(when("window_end", &window_end)?),
+            strategy: Some(strategy),
+            release_captain: Some(release_captain),
+            product_owner: Some(product_owner),
+            artifact_version: Some(artifact_version),
+            commit_sha: Some(commit_sha),
+            links: Some(links),
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(ssr::fail)?;
+    Ok(())
+}

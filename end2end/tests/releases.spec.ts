@@ -73,6 +73,19 @@ test('the release captain creates a release and completes the staging gate', asy
   await expect(page.getByTestId('phase')).toHaveText('Draft');
   await hydrated(page);
 
+  // Editing: a window that ends before it starts is refused with the field named.
+  await page.locator('summary', { hasText: 'Edit release' }).click();
+  await page.locator('#edit-release').getByLabel('Window end (Europe/Berlin)').fill(berlinLocal(29));
+  await page.locator('#edit-release').getByRole('button', { name: 'Save release' }).click();
+  await expect(page.getByRole('alert')).toContainText('Window end');
+  // The page re-renders after the attempt; open the form again if it closed.
+  await page.locator('details', { has: page.locator('#edit-release') })
+    .evaluate((d) => { (d as HTMLDetailsElement).open = true; });
+  await page.locator('#edit-release').getByLabel('Window end (Europe/Berlin)').fill(berlinLocal(32));
+  await page.locator('#edit-release').getByLabel('Title').fill('Winter release (mobile)');
+  await page.locator('#edit-release').getByRole('button', { name: 'Save release' }).click();
+  await expect(page.getByRole('heading', { name: /Winter release \(mobile\)/ })).toBeVisible();
+
   await page.getByRole('button', { name: 'Start staging gate' }).click();
   await expect(page.getByTestId('phase')).toHaveText('Staging gate');
   // The gate lists what is missing, and the next step waits for it.

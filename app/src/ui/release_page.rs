@@ -10,6 +10,7 @@ use crate::domain::release_model::{ChecklistItem, GateReport};
 use crate::domain::templates::ChecklistKind;
 use crate::domain::time::{berlin_display, berlin_input_value};
 use crate::i18n::Lang;
+use crate::release_actions::UpdateRelease;
 use crate::release_actions::{
     load_release_details, AddKnownIssue, ReleaseDetails as Page, RequestPhase, SetItem,
     SetPreconditions, SettleKnownIssue, Sign,
@@ -43,6 +44,7 @@ struct Actions {
     phase: ServerAction<RequestPhase>,
     sign: ServerAction<Sign>,
     pre: ServerAction<SetPreconditions>,
+    edit: ServerAction<UpdateRelease>,
 }
 
 #[component]
@@ -57,6 +59,7 @@ pub fn ReleasePage() -> impl IntoView {
         phase: ServerAction::new(),
         sign: ServerAction::new(),
         pre: ServerAction::new(),
+        edit: ServerAction::new(),
     };
     let page = Resource::new(
         move || {
@@ -68,6 +71,7 @@ pub fn ReleasePage() -> impl IntoView {
                 acts.phase.version().get(),
                 acts.sign.version().get(),
                 acts.pre.version().get(),
+                acts.edit.version().get(),
             )
         },
         |(id, ..)| load_release_details(id),
@@ -80,6 +84,7 @@ pub fn ReleasePage() -> impl IntoView {
             acts.phase.value().get().and_then(|r| r.err()),
             acts.sign.value().get().and_then(|r| r.err()),
             acts.pre.value().get().and_then(|r| r.err()),
+            acts.edit.value().get().and_then(|r| r.err()),
         ]
         .into_iter()
         .flatten()
@@ -108,6 +113,10 @@ fn ReleaseView(p: Page, acts: Actions) -> impl IntoView {
         .as_ref()
         .is_some_and(|u| r.release_captain.as_deref() == Some(u.email.as_str()));
     let can_steer = is_captain || me.as_ref().is_some_and(|u| u.is_admin());
+    let can_plan = !r.phase.is_final()
+        && me.as_ref().is_some_and(|u| {
+            u.is_admin() || u.has_role(crate::domain::account::Role::ReleaseCaptain)
+        });
     let deadline = p.deadline.clone().map(|d| {
         view! {
             <p class=if d.overdue { "alert error" } else { "muted" }>
@@ -156,6 +165,7 @@ fn ReleaseView(p: Page, acts: Actions) -> impl IntoView {
             </dl>
             {deadline}
             {step}
+            {can_plan.then(|| view! { <EditRelease r=r.clone() acts/> })}
         </section>
         <GatePanel title=lang.pick("Staging gate (T-12h)", "Staging-Gate (T-12h)") gate=p.staging.clone() testid="staging-gate"/>
         <GoNoGoPanel p=p.clone() acts/>
@@ -382,5 +392,39 @@ fn KnownIssuesPanel(p: Page, acts: Actions, is_owner_or_captain: bool) -> impl I
                 </ActionForm>
             })}
         </section>
+    }
+}
+
+#[component]
+fn EditRelease(r: crate::domain::release_model::Release, acts: Actions) -> impl IntoView {
+    let lang = use_lang();
+    let canary = r.strategy == crate::domain::release::Strategy::Canary;
+    view! {
+        <details>
+            <summary>{lang.pick("Edit release", "Release bearbeiten")}</summary>
+            <ActionForm action=acts.edit attr:class="stack" attr:id="edit-release">
+                <input type="hidden" name="release_id" value=r.id/>
+                <input type="hidden" name="revision" value=r.revision/>
+                <label>{lang.pick("Title", "Titel")}<input type="text" name="title" value=r.title.clone() required/></label>
+                <label>{lang.pick("Version", "Version")}<input type="text" name="version" value=r.version.clone() required/></label>
+                <label>{lang.pick("Target environment", "Zielumgebung")}<input type="text" name="environment" value=r.environment.clone() required/></label>
+                <label>{lang.pick("Staging environment", "Staging-Umgebung")}<input type="text" name="staging_environment" value=r.staging_environment.clone() required/></label>
+                <label>{lang.pick("Window start (Europe/Berlin)", "Fensterbeginn (Europe/Berlin)")}<input type="datetime-local" name="window_start" value=berlin_input_value(&r.window_start) required/></label>
+                <label>{lang.pick("Window end (Europe/Berlin)", "Fensterende (Europe/Berlin)")}<input type="datetime-local" name="window_end" value=berlin_input_value(&r.window_end) required/></label>
+                <label>{lang.pick("Strategy", "Strategie")}
+                    <select name="strategy">
+                        <option value="blue_green" selected=!canary>"Blue/Green"</option>
+                        <option value="canary" selected=canary>"Canary 10 % → 50 % → 100 %"</option>
+                    </select>
+                </label>
+                <label>{lang.pick("Release captain (email)", "Release Captain (E-Mail)")}<input type="email" name="release_captain" value=r.release_captain.clone().unwrap_or_default()/></label>
+                <label>{lang.pick("Product owner (email)", "Product Owner (E-Mail)")}<input type="email" name="product_owner" value=r.product_owner.clone().unwrap_or_default()/></label>
+                <label>{lang.pick("Artifact version", "Artefakt-Version")}<input type="text" name="artifact_version" value=r.artifact_version.clone().unwrap_or_default()/></label>
+                <label>{lang.pick("Commit SHA", "Commit-SHA")}<input type="text" name="commit_sha" value=r.commit_sha.clone().unwrap_or_default()/></label>
+                <label>{lang.pick("Changelog link", "Changelog-Link")}<input type="url" name="changelog" value=r.links.changelog.clone().unwrap_or_default()/></label>
+                <label>{lang.pick("Rollback plan link", "Link zum Rollback-Plan")}<input type="url" name="rollback_plan" value=r.links.rollback_plan.clone().unwrap_or_default()/></label>
+                <button type="submit">{lang.pick("Save release", "Release speichern")}</button>
+            </ActionForm>
+        </details>
     }
 }
