@@ -122,10 +122,7 @@ pub async fn set_item(
     } else if r.phase.is_final() {
         return Err(item_refusal(ItemRefusal::ReleaseClosed));
     }
-    let updated_by = match actor {
-        Actor::User(u) => Some(u.id),
-        Actor::Cli => None,
-    };
+    let updated_by = actor.user_id();
     sqlx::query!(
         "UPDATE checklist_items SET state = $2, note = $3, reason = $4, links = $5,
                 updated_by = $6, updated_at = now()
@@ -261,10 +258,7 @@ pub async fn settle_known_issue(
             if !is_captain_or_owner(actor, &r) {
                 return Err(ServiceError::Forbidden);
             }
-            let by = match actor {
-                Actor::User(u) => Some(u.id),
-                Actor::Cli => None,
-            };
+            let by = actor.user_id();
             sqlx::query!(
                 "UPDATE known_issues SET accepted_by = $3, accepted_at = now(), accept_reason = $4
                  WHERE id = $1 AND release_id = $2",
@@ -348,10 +342,7 @@ pub async fn record_deployment(
     if r.phase.is_final() {
         return Err(item_refusal(ItemRefusal::ReleaseClosed));
     }
-    let by = match actor {
-        Actor::User(u) => Some(u.id),
-        Actor::Cli => None,
-    };
+    let by = actor.user_id();
     sqlx::query!(
         "INSERT INTO deployments (release_id, environment, artifact_version, commit_sha, ci_run_url, reported_by)
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -474,10 +465,7 @@ pub async fn env_check(
             empty.join(", ")
         )
     };
-    let by = match actor {
-        Actor::User(u) => Some(u.id),
-        Actor::Cli => None,
-    };
+    let by = actor.user_id();
     sqlx::query!(
         "UPDATE checklist_items SET state = $3, note = $4, updated_by = $5, updated_at = now()
          WHERE release_id = $1 AND key = $2",

@@ -24,6 +24,14 @@ pub enum Actor {
 }
 
 impl Actor {
+    /// The account behind the action, for `*_by` columns; `None` for the command line.
+    pub fn user_id(&self) -> Option<i64> {
+        match self {
+            Actor::Cli => None,
+            Actor::User(u) => Some(u.id),
+        }
+    }
+
     pub fn require_admin(&self) -> Result<(), ServiceError> {
         match self {
             Actor::Cli => Ok(()),

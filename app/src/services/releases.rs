@@ -356,10 +356,7 @@ pub async fn create(
         Role::ProductOwner,
     )
     .await?;
-    let created_by = match actor {
-        Actor::User(u) => Some(u.id),
-        Actor::Cli => None,
-    };
+    let created_by = actor.user_id();
     let id = sqlx::query_scalar!(
         "INSERT INTO releases (title, version, artifact_version, commit_sha, environment,
             staging_environment, window_start, window_end, strategy, canary_stages,
