@@ -1,8 +1,8 @@
 //! Server functions behind the release pages. Thin: find the caller, call a service.
 
-use crate::domain::release::{Blocker, Deadline};
 #[cfg(feature = "ssr")]
 use crate::domain::release::Phase;
+use crate::domain::release::{Blocker, Deadline};
 use crate::domain::release_model::{
     AuditRow, ChecklistItem, GateReport, KnownIssue, Release, SignOffView,
 };
