@@ -1,7 +1,7 @@
 # Shipgate: `make run` serves it, `make test` tests it. Both set up what is missing first.
 SHELL := /bin/bash
 .DEFAULT_GOAL := run
-.PHONY: run test tools tools-browser db build-release build-test test-rust test-e2e lint fmt sqlx-prepare clean-db help
+.PHONY: bench run test tools tools-browser db build-release build-test test-rust test-e2e lint fmt sqlx-prepare clean-db help
 
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 # One target dir across checkouts and runs: Rust builds are slow on small machines.
@@ -56,6 +56,12 @@ test-e2e: build-test
 	DATABASE_URL="$$url" $(ROOT)/end2end/run.sh "$(CARGO_TARGET_DIR)/debug/shipgate"
 
 test: test-rust test-e2e
+
+# Benchmarks (not tests): release build, bench data, wrk against Shipgate and a baseline.
+bench: build-release
+	cargo build --release -p bench
+	@url="$(DB_URL)"; [[ -n "$$url" ]] || exit 1; \
+	DATABASE_URL="$$url" $(ROOT)/bench/run.sh "$(CARGO_TARGET_DIR)/release/shipgate" "$(CARGO_TARGET_DIR)/release/bench-baseline"
 
 lint:
 	cargo fmt --all -- --check

@@ -218,6 +218,8 @@ fn GoNoGoPanel(p: Page, acts: Actions) -> impl IntoView {
     .into_iter()
     .filter(|(_, m)| *m)
     .map(|(role, _)| role)
+    // A role that has signed, and whose sign-off still covers what is there, is done.
+    .filter(|role| !p.sign_offs.iter().any(|s| s.role == *role && !s.stale))
     .collect();
     let rows = SignerRole::ALL.into_iter().map(|role| {
         let label = match role {

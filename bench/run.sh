@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# make bench: seeds a bench database and measures, with wrk at 16 connections, the release
+# page (SSR, signed in) and GET /api/v1/releases/{id} next to a minimal axum + sqlx handler
+# running one equivalent indexed query, all in the same run. Prints a table; never part of
+# make test. Usage: bench/run.sh SHIPGATE_BIN BASELINE_BIN
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+bin="$1"; baseline="$2"
+duration="${BENCH_SECONDS:-10}"
+: "${DATABASE_URL:?}"
+
+if ! command -v wrk >/dev/null; then
+  if [[ "$(id -u)" == 0 ]]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null \
+    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null; }
+  else echo "bench: wrk is needed: sudo apt-get install -y wrk" >&2; exit 1; fi
+fi
+command -v psql >/dev/null || { echo "bench: psql is needed: apt-get install -y postgresql-client" >&2; exit 1; }
+
+db=shipgate_bench
+base="$(echo "$DATABASE_URL" | sed -E 's#/[^/?]*(\?.*)?$##')"
+url="$base/$db"
+echo "bench: seeding $db (10k releases, 100k checklist rows, 1M audit rows)…" >&2
+psql -q "$base/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
+DATABASE_URL="$url" "$bin" migrate up 2>/dev/null
+echo "bench password" | DATABASE_URL="$url" "$bin" user add captain@bench.example --role release_captain >/dev/null 2>&1
+echo "bench password" | DATABASE_URL="$url" "$bin" user add owner@bench.example --role product_owner >/dev/null 2>&1
+psql -q "$url" -f "$root/bench/seed.sql" >/dev/null
+token="$(DATABASE_URL="$url" "$bin" token issue captain@bench.example --name bench 2>/dev/null)"
+
+answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port() { local p=$((30000 + RANDOM % 20000)); while answers "$p"; do p=$((p + 1)); done; echo "$p"; }
+app_port="$(free_port)"; base_port="$(free_port)"
+DATABASE_URL="$url" LEPTOS_SITE_ADDR="127.0.0.1:$app_port" LOG_LEVEL=warn "$bin" serve >/dev/null 2>&1 &
+app_pid=$!
+DATABASE_URL="$url" "$baseline" "127.0.0.1:$base_port" >/dev/null 2>&1 &
+base_pid=$!
+trap 'kill $app_pid $base_pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do answers "$app_port" && answers "$base_port" && break; sleep 0.2; done
+
+cookie="$(curl -s -D - -o /dev/null -H 'content-type: application/json' \
+  -d '{"email":"captain@bench.example","password":"bench password"}' \
+  "http://127.0.0.1:$app_port/api/v1/session" | sed -n 's/^[Ss]et-[Cc]ookie: \(shipgate_session=[^;]*\).*/\1/p')"
+[[ -n "$cookie" ]] || { echo "bench: could not sign in" >&2; exit 1; }
+id=5000
+# Each target must answer 200 before it is measured.
+for check in "http://127.0.0.1:$base_port/releases/$id" ; do curl -sf "$check" >/dev/null; done
+curl -sf -H "authorization: Bearer $token" "http://127.0.0.1:$app_port/api/v1/releases/$id" >/dev/null
+curl -sf -H "cookie: $cookie" "http://127.0.0.1:$app_port/releases/$id" >/dev/null
+
+# run NAME URL [HEADER] -> "rps p99_ms errors"
+measure() {
+  local out
+  if [[ -n "${3:-}" ]]; then out="$(wrk -t2 -c16 -d"${duration}s" --latency -H "$3" "$2")"
+  else out="$(wrk -t2 -c16 -d"${duration}s" --latency "$2")"; fi
+  local rps p99 non2xx sock
+  rps="$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
+  p99="$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v=v*1000}; print v}' <<<"$out")"
+  non2xx="$(awk '/Non-2xx/ {print $5}' <<<"$out")"
+  sock="$(awk -F'[ ,]+' '/Socket errors/ {print $4+$6+$8+$10}' <<<"$out")"
+  echo "$rps ${p99:-0} $(( ${non2xx:-0} + ${sock:-0} ))"
+}
+
+echo "bench: warming up…" >&2
+wrk -t2 -c16 -d2s "http://127.0.0.1:$base_port/releases/$id" >/dev/null
+wrk -t2 -c16 -d2s -H "cookie: $cookie" "http://127.0.0.1:$app_port/releases/$id" >/dev/null
+echo "bench: measuring ${duration}s each at 16 connections…" >&2
+read -r b_rps b_p99 b_err < <(measure baseline "http://127.0.0.1:$base_port/releases/$id")
+read -r r_rps r_p99 r_err < <(measure rest "http://127.0.0.1:$app_port/api/v1/releases/$id" "authorization: Bearer $token")
+read -r p_rps p_p99 p_err < <(measure page "http://127.0.0.1:$app_port/releases/$id" "cookie: $cookie")
+
+row() { # name rps p99 err target_ratio
+  awk -v n="$1" -v rps="$2" -v p99="$3" -v err="$4" -v base="$b_rps" -v target="$5" 'BEGIN {
+    ratio = rps / base * 100;
+    ok = (target == "" || (ratio >= target && p99 <= 25 && err == 0)) ? "ok" : "MISSED";
+    if (target == "") { t = "baseline"; ok = "" } else { t = sprintf(">= %d%%, p99 <= 25 ms, 0 err", target) }
+    printf "%-34s %10.0f %9.2f %7d %8.1f%%   %-28s %s\n", n, rps, p99, err, ratio, t, ok }'
+}
+printf "%-34s %10s %9s %7s %9s   %-28s %s\n" "target" "req/s" "p99 ms" "errors" "of base" "goal" ""
+row "baseline: axum + sqlx, 1 query" "$b_rps" "$b_p99" "$b_err" ""
+row "GET /api/v1/releases/{id}" "$r_rps" "$r_p99" "$r_err" 50
+row "release page (SSR, signed in)" "$p_rps" "$p_p99" "$p_err" 25
