@@ -28,7 +28,7 @@ psql -q "$url" -f "$root/bench/seed.sql" >/dev/null
 token="$(DATABASE_URL="$url" "$bin" token issue captain@bench.example --name bench 2>/dev/null)"
 
 answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port() { local p=$((30000 + RANDOM % 20000)); while answers "$p"; do p=$((p + 1)); done; echo "$p"; }
+free_port() { local p=$((10000 + RANDOM % 20000)); while answers "$p"; do p=$((p + 1)); done; echo "$p"; }
 app_port="$(free_port)"; base_port="$(free_port)"
 DATABASE_URL="$url" LEPTOS_SITE_ADDR="127.0.0.1:$app_port" LOG_LEVEL=warn "$bin" serve >/dev/null 2>&1 &
 app_pid=$!

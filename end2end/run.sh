@@ -16,20 +16,28 @@ psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DA
 DATABASE_URL="$e2e_url" "$bin" migrate up
 
 answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-port=$((20000 + RANDOM % 20000))
-while answers "$port"; do port=$((port + 1)); done
 log="$here/server.log"
-DATABASE_URL="$e2e_url" LEPTOS_SITE_ADDR="127.0.0.1:$port" LOG_LEVEL="${LOG_LEVEL:-info}" \
-  "$bin" serve >"$log" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT
-up=false
-for _ in $(seq 1 150); do
-  if answers "$port"; then up=true; break; fi
-  kill -0 $server 2>/dev/null || { echo "end2end: server died:" >&2; cat "$log" >&2; exit 1; }
-  sleep 0.2
+# Ports below the kernel's ephemeral range (32768+), so no outgoing connection holds one;
+# if the port is taken anyway, try another.
+for attempt in 1 2 3 4 5; do
+  port=$((10000 + RANDOM % 20000))
+  while answers "$port"; do port=$((port + 1)); done
+  DATABASE_URL="$e2e_url" LEPTOS_SITE_ADDR="127.0.0.1:$port" LOG_LEVEL="${LOG_LEVEL:-info}" \
+    "$bin" serve >"$log" 2>&1 &
+  server=$!
+  trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT
+  up=false
+  for _ in $(seq 1 150); do
+    if answers "$port"; then up=true; break; fi
+    kill -0 $server 2>/dev/null || break
+    sleep 0.2
+  done
+  $up && break
+  if ! grep -q "Address already in use" "$log"; then
+    echo "end2end: server did not start:" >&2; cat "$log" >&2; exit 1
+  fi
 done
-$up || { echo "end2end: server did not listen on $port within 30 s:" >&2; cat "$log" >&2; exit 1; }
+$up || { echo "end2end: no free port for the server:" >&2; cat "$log" >&2; exit 1; }
 cd "$here"
 status=0
 E2E_BASE_URL="http://127.0.0.1:$port" npx playwright test || status=$?

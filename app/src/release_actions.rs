@@ -113,30 +113,22 @@ pub async fn create_release(
 #[server]
 pub async fn load_release_details(id: i64) -> Result<ReleaseDetails, ServerFnError> {
     use crate::domain::release::next_deadline;
-    use crate::services::{audit, releases, signoffs};
+    use crate::services::{audit, releases};
     ssr::current_user()?;
     let pool = ssr::state().pool;
     let now = chrono::Utc::now();
     let mut conn = pool.acquire().await.map_err(|e| ssr::fail(e.into()))?;
-    let release = releases::load(&mut conn, id).await.map_err(ssr::fail)?;
-    let checklist = releases::checklist(&mut conn, id)
-        .await
-        .map_err(ssr::fail)?;
-    let known_issues = releases::known_issues(&mut conn, id)
-        .await
-        .map_err(ssr::fail)?;
+    let snap = releases::snapshot(&mut conn, id).await.map_err(ssr::fail)?;
     drop(conn);
     Ok(ReleaseDetails {
-        deadline: next_deadline(release.phase, release.window_start, now),
-        sign_offs: signoffs::views(&pool, id).await.map_err(ssr::fail)?,
-        staging: releases::staging_gate(&pool, id).await.map_err(ssr::fail)?,
-        go_live: releases::go_live_gate(&pool, id, now)
-            .await
-            .map_err(ssr::fail)?,
+        deadline: next_deadline(snap.release.phase, snap.release.window_start, now),
+        sign_offs: snap.sign_off_views(),
+        staging: snap.staging_gate(),
+        go_live: snap.go_live_gate(now),
         audit: audit::for_release(&pool, id, 50).await.map_err(ssr::fail)?,
-        release,
-        checklist,
-        known_issues,
+        release: snap.release,
+        checklist: snap.checklist,
+        known_issues: snap.known_issues,
     })
 }
 

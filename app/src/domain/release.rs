@@ -450,6 +450,40 @@ pub fn go_no_go_verdict(sign_offs: &[SignOff], current_hash: &str) -> Verdict {
     }
 }
 
+/// The staging gate of a release in `phase`: closed while still a draft, else by
+/// [`staging_gate_blockers`].
+pub fn staging_gate_status(phase: Phase, items: &[GateItem], issues: &[GateIssue]) -> Vec<Blocker> {
+    let mut blockers = staging_gate_blockers(items, issues);
+    if phase == Phase::Draft {
+        blockers.insert(0, Blocker::WrongPhase { phase });
+    }
+    blockers
+}
+
+/// The go-live gate: open only in Go/No-Go or go-live, with the preconditions holding and
+/// both sign-offs `go` on what is there now.
+pub fn go_live_gate_status(
+    phase: Phase,
+    preconditions: &Preconditions,
+    sign_offs: &[SignOff],
+    current_hash: &str,
+    now: DateTime<Utc>,
+) -> Vec<Blocker> {
+    let mut blockers = vec![];
+    if !matches!(phase, Phase::GoNoGo | Phase::GoLive) {
+        blockers.push(Blocker::WrongPhase { phase });
+    }
+    blockers.extend(precondition_blockers(preconditions, now));
+    match go_no_go_verdict(sign_offs, current_hash) {
+        Verdict::Go => {}
+        Verdict::NoGo { role } => blockers.push(Blocker::NoGo {
+            role: role.as_str().into(),
+        }),
+        Verdict::Pending { blockers: b } => blockers.extend(b),
+    }
+    blockers
+}
+
 /// Whether a sign-off still covers what is there now.
 pub fn is_stale(sign_off: &SignOff, current_hash: &str) -> bool {
     sign_off.content_hash != current_hash

@@ -6,9 +6,9 @@ use super::error::unique_violation_as;
 use super::{Actor, ServiceError};
 use crate::domain::account::Role;
 use crate::domain::release::{
-    check_canary_stages, precondition_blockers, requested_transition_blockers,
-    staging_gate_blockers, Blocker, GateIssue, GateItem, Phase, Preconditions, Strategy,
-    TransitionFacts, DEFAULT_CANARY_HOLD_MINUTES, DEFAULT_CANARY_STAGES,
+    check_canary_stages, requested_transition_blockers, staging_gate_blockers, Blocker, GateIssue,
+    GateItem, Phase, Preconditions, Strategy, TransitionFacts, DEFAULT_CANARY_HOLD_MINUTES,
+    DEFAULT_CANARY_STAGES,
 };
 use crate::domain::release_model::{ChecklistItem, GateReport, KnownIssue, Links, Release};
 use crate::domain::templates::ChecklistKind;
@@ -746,44 +746,64 @@ pub fn preconditions(r: &Release) -> Preconditions {
     }
 }
 
-pub async fn staging_gate(pool: &PgPool, id: i64) -> Result<GateReport, ServiceError> {
-    let mut conn = pool.acquire().await?;
-    let r = load(&mut conn, id).await?;
-    let items = checklist(&mut conn, id).await?;
-    let issues = known_issues(&mut conn, id).await?;
-    let mut blockers = staging_gate_blockers(&gate_items(&items), &gate_issues(&issues));
-    if r.phase == Phase::Draft {
-        blockers.insert(0, Blocker::WrongPhase { phase: r.phase });
-    }
-    Ok(GateReport::of(blockers))
+/// A release with everything its gates and sign-offs are judged on, read once.
+pub struct Snapshot {
+    pub release: Release,
+    pub checklist: Vec<ChecklistItem>,
+    pub known_issues: Vec<KnownIssue>,
+    pub sign_offs: Vec<super::signoffs::SignOffRow>,
 }
 
-/// The go-live gate: cleared only once both signed `go` on what is there now, with the
-/// preconditions still holding.
+pub async fn snapshot(conn: &mut PgConnection, id: i64) -> Result<Snapshot, ServiceError> {
+    Ok(Snapshot {
+        release: load(conn, id).await?,
+        checklist: checklist(conn, id).await?,
+        known_issues: known_issues(conn, id).await?,
+        sign_offs: super::signoffs::rows(conn, id).await?,
+    })
+}
+
+impl Snapshot {
+    pub fn content_hash(&self) -> String {
+        content_hash(&self.release, &self.checklist, &self.known_issues)
+    }
+
+    pub fn staging_gate(&self) -> GateReport {
+        GateReport::of(crate::domain::release::staging_gate_status(
+            self.release.phase,
+            &gate_items(&self.checklist),
+            &gate_issues(&self.known_issues),
+        ))
+    }
+
+    pub fn go_live_gate(&self, now: DateTime<Utc>) -> GateReport {
+        let sign_offs: Vec<_> = self.sign_offs.iter().map(|r| r.sign_off.clone()).collect();
+        GateReport::of(crate::domain::release::go_live_gate_status(
+            self.release.phase,
+            &preconditions(&self.release),
+            &sign_offs,
+            &self.content_hash(),
+            now,
+        ))
+    }
+
+    pub fn sign_off_views(&self) -> Vec<crate::domain::release_model::SignOffView> {
+        super::signoffs::views(&self.sign_offs, &self.content_hash())
+    }
+}
+
+pub async fn staging_gate(pool: &PgPool, id: i64) -> Result<GateReport, ServiceError> {
+    let mut conn = pool.acquire().await?;
+    Ok(snapshot(&mut conn, id).await?.staging_gate())
+}
+
 pub async fn go_live_gate(
     pool: &PgPool,
     id: i64,
     now: DateTime<Utc>,
 ) -> Result<GateReport, ServiceError> {
     let mut conn = pool.acquire().await?;
-    let r = load(&mut conn, id).await?;
-    let items = checklist(&mut conn, id).await?;
-    let issues = known_issues(&mut conn, id).await?;
-    let hash = content_hash(&r, &items, &issues);
-    let sign_offs = super::signoffs::load(&mut conn, id).await?;
-    let mut blockers = vec![];
-    if !matches!(r.phase, Phase::GoNoGo | Phase::GoLive) {
-        blockers.push(Blocker::WrongPhase { phase: r.phase });
-    }
-    blockers.extend(precondition_blockers(&preconditions(&r), now));
-    match crate::domain::release::go_no_go_verdict(&sign_offs, &hash) {
-        crate::domain::release::Verdict::Go => {}
-        crate::domain::release::Verdict::NoGo { role } => blockers.push(Blocker::NoGo {
-            role: role.as_str().into(),
-        }),
-        crate::domain::release::Verdict::Pending { blockers: b } => blockers.extend(b),
-    }
-    Ok(GateReport::of(blockers))
+    Ok(snapshot(&mut conn, id).await?.go_live_gate(now))
 }
 
 /// A phase change someone asked for (start the staging gate, move on to Go/No-Go, back to

@@ -14,37 +14,20 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 
-pub async fn load(conn: &mut PgConnection, release_id: i64) -> Result<Vec<SignOff>, ServiceError> {
-    let rows = sqlx::query!(
-        r#"SELECT role, signer_id, decision, content_hash, signed_at AS "signed_at: DateTime<Utc>"
-           FROM sign_offs WHERE release_id = $1"#,
-        release_id
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|r| {
-            Some(SignOff {
-                role: SignerRole::parse(&r.role)?,
-                signer_id: r.signer_id,
-                decision: Decision::parse(&r.decision)?,
-                content_hash: r.content_hash,
-                signed_at: r.signed_at,
-            })
-        })
-        .collect())
+/// A stored sign-off with its signer's email.
+#[derive(Clone, Debug)]
+pub struct SignOffRow {
+    pub sign_off: SignOff,
+    pub signer: String,
+    pub comment: String,
 }
 
-/// The sign-offs as the Go/No-Go panel shows them, with stale marks.
-pub async fn views(pool: &PgPool, release_id: i64) -> Result<Vec<SignOffView>, ServiceError> {
-    let mut conn = pool.acquire().await?;
-    let r = releases::load(&mut conn, release_id).await?;
-    let items = checklist(&mut conn, release_id).await?;
-    let issues = known_issues(&mut conn, release_id).await?;
-    let hash = content_hash(&r, &items, &issues);
+pub async fn rows(
+    conn: &mut PgConnection,
+    release_id: i64,
+) -> Result<Vec<SignOffRow>, ServiceError> {
     let rows = sqlx::query!(
-        r#"SELECT s.role, u.email, s.decision, s.comment, s.content_hash,
+        r#"SELECT s.role, s.signer_id, u.email, s.decision, s.comment, s.content_hash,
                   s.signed_at AS "signed_at: DateTime<Utc>"
            FROM sign_offs s JOIN users u ON u.id = s.signer_id
            WHERE s.release_id = $1 ORDER BY s.role"#,
@@ -55,16 +38,41 @@ pub async fn views(pool: &PgPool, release_id: i64) -> Result<Vec<SignOffView>, S
     Ok(rows
         .into_iter()
         .filter_map(|r| {
-            Some(SignOffView {
-                role: SignerRole::parse(&r.role)?,
+            Some(SignOffRow {
+                sign_off: SignOff {
+                    role: SignerRole::parse(&r.role)?,
+                    signer_id: r.signer_id,
+                    decision: Decision::parse(&r.decision)?,
+                    content_hash: r.content_hash,
+                    signed_at: r.signed_at,
+                },
                 signer: r.email,
-                decision: Decision::parse(&r.decision)?,
                 comment: r.comment,
-                stale: r.content_hash != hash,
-                signed_at: r.signed_at,
             })
         })
         .collect())
+}
+
+pub async fn load(conn: &mut PgConnection, release_id: i64) -> Result<Vec<SignOff>, ServiceError> {
+    Ok(rows(conn, release_id)
+        .await?
+        .into_iter()
+        .map(|r| r.sign_off)
+        .collect())
+}
+
+/// The sign-offs as the Go/No-Go panel shows them, with stale marks.
+pub fn views(rows: &[SignOffRow], current_hash: &str) -> Vec<SignOffView> {
+    rows.iter()
+        .map(|r| SignOffView {
+            role: r.sign_off.role,
+            signer: r.signer.clone(),
+            decision: r.sign_off.decision,
+            comment: r.comment.clone(),
+            stale: is_stale(&r.sign_off, current_hash),
+            signed_at: r.sign_off.signed_at,
+        })
+        .collect()
 }
 
 fn refusal(r: SignRefusal) -> ServiceError {

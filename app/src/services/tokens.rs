@@ -86,22 +86,31 @@ pub async fn authenticate(pool: &PgPool, secret: &str) -> Result<Option<UserInfo
     if !secret.starts_with(TOKEN_PREFIX) {
         return Ok(None);
     }
-    // last_used_at is refreshed at most once a minute, so a busy pipeline does not turn
-    // every read into a write.
-    let row = sqlx::query!(
-        r#"WITH hit AS (
-               SELECT t.id AS token_id, u.id, u.email, u.name, u.roles
-               FROM api_tokens t JOIN users u ON u.id = t.user_id
-               WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND NOT u.disabled
-           ), touch AS (
-               UPDATE api_tokens SET last_used_at = now()
-               WHERE id IN (SELECT token_id FROM hit)
-                 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
-           )
-           SELECT id AS "id!", email AS "email!", name AS "name!", roles AS "roles!" FROM hit"#,
+    let Some(row) = sqlx::query!(
+        r#"SELECT t.id AS token_id, t.last_used_at AS "last_used_at: DateTime<Utc>",
+                  u.id, u.email, u.name, u.roles
+           FROM api_tokens t JOIN users u ON u.id = t.user_id
+           WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND NOT u.disabled"#,
         digest(secret)
     )
     .fetch_optional(pool)
-    .await?;
-    Ok(row.map(|r| user_info(r.id, r.email, r.name, r.roles)))
+    .await?
+    else {
+        return Ok(None);
+    };
+    // last_used_at is refreshed at most once a minute, so a busy pipeline does not turn
+    // every read into a write.
+    let now = Utc::now();
+    if row
+        .last_used_at
+        .is_none_or(|t| now - t > chrono::Duration::minutes(1))
+    {
+        sqlx::query!(
+            "UPDATE api_tokens SET last_used_at = now() WHERE id = $1",
+            row.token_id
+        )
+        .execute(pool)
+        .await?;
+    }
+    Ok(Some(user_info(row.id, row.email, row.name, row.roles)))
 }

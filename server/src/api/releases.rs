@@ -266,7 +266,13 @@ async fn sign_offs(
     _: ApiUser,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    Ok(Json(signoffs::views(&state.pool, id).await?).into_response())
+    let mut conn = state
+        .pool
+        .acquire()
+        .await
+        .map_err(app::services::ServiceError::from)?;
+    let snap = releases::snapshot(&mut conn, id).await?;
+    Ok(Json(snap.sign_off_views()).into_response())
 }
 
 #[derive(Deserialize)]
