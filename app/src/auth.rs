@@ -16,6 +16,9 @@ struct SessionAuth {
     session_epoch: i32,
     /// Unix milliseconds; the absolute session lifetime counts from here.
     signed_in_at_ms: i64,
+    /// Unix milliseconds of the last renewal of the inactivity deadline.
+    #[serde(default)]
+    renewed_at_ms: i64,
 }
 
 /// How the current request proved who it is. Some actions (signing a Go/No-Go) demand a
@@ -48,6 +51,7 @@ pub async fn start_session(session: &Session, signed_in: &SignedIn) -> Result<()
                 user_id: signed_in.user.id,
                 session_epoch: signed_in.session_epoch,
                 signed_in_at_ms: Utc::now().timestamp_millis(),
+                renewed_at_ms: Utc::now().timestamp_millis(),
             },
         )
         .await
@@ -90,7 +94,8 @@ pub async fn session_user(
         }
         Err(e) => return Err(session_err(e)),
     };
-    let age_ms = Utc::now().timestamp_millis() - auth.signed_in_at_ms;
+    let now_ms = Utc::now().timestamp_millis();
+    let age_ms = now_ms - auth.signed_in_at_ms;
     let user = if age_ms >= 0 && (age_ms as u128) < state.auth.absolute_timeout.as_millis() {
         accounts::session_user(&state.pool, auth.user_id, auth.session_epoch).await?
     } else {
@@ -98,6 +103,19 @@ pub async fn session_user(
     };
     if user.is_none() {
         end_session(session).await?;
+        return Ok(None);
+    }
+    // A session is saved (and its inactivity deadline moved) only when it changes. Renewing
+    // at most every quarter of the idle timeout, and at most once a minute, keeps the
+    // deadline right without a write on every request.
+    let renew_every = (state.auth.idle_timeout / 4).min(std::time::Duration::from_secs(60));
+    if ((now_ms - auth.renewed_at_ms).max(0) as u128) >= renew_every.as_millis() {
+        let mut renewed = auth;
+        renewed.renewed_at_ms = now_ms;
+        session
+            .insert(SESSION_KEY, renewed)
+            .await
+            .map_err(session_err)?;
     }
     Ok(user)
 }

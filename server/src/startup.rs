@@ -72,9 +72,9 @@ pub fn router(state: AppState, public_base_url: String) -> Router {
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(state.auth.secure_cookies)
-        .with_expiry(Expiry::OnInactivity(idle))
-        // Saving on every request is what moves the inactivity deadline forward.
-        .with_always_save(true);
+        // The deadline moves forward whenever the session is saved; `auth::session_user`
+        // renews it often enough without writing on every request.
+        .with_expiry(Expiry::OnInactivity(idle));
 
     let context_state = state.clone();
     let shell_options = state.leptos_options.clone();

@@ -73,6 +73,19 @@ impl Strategy {
     }
 }
 
+/// The variables the procedure requires for the target environment (section 1,
+/// "Freigabe-Check"); a release starts with these and may change them.
+pub const DEFAULT_REQUIRED_ENV_VARS: [&str; 8] = [
+    "MONGODB_URI",
+    "AUTH_SECRET",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "FILE_STORAGE_MODE",
+    "AWS_REGION",
+    "LOG_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+];
+
 /// The spec's canary: 10 % → 50 % → 100 %, holding 30 minutes at each stage.
 pub const DEFAULT_CANARY_STAGES: [i32; 3] = [10, 50, 100];
 pub const DEFAULT_CANARY_HOLD_MINUTES: i32 = 30;

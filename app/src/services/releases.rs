@@ -8,7 +8,7 @@ use crate::domain::account::Role;
 use crate::domain::release::{
     check_canary_stages, requested_transition_blockers, staging_gate_blockers, Blocker, GateIssue,
     GateItem, Phase, Preconditions, Strategy, TransitionFacts, DEFAULT_CANARY_HOLD_MINUTES,
-    DEFAULT_CANARY_STAGES,
+    DEFAULT_CANARY_STAGES, DEFAULT_REQUIRED_ENV_VARS,
 };
 use crate::domain::release_model::{ChecklistItem, GateReport, KnownIssue, Links, Release};
 use crate::domain::templates::ChecklistKind;
@@ -253,19 +253,7 @@ fn blank(now: DateTime<Utc>) -> Release {
         last_backup_at: None,
         last_restore_test_at: None,
         on_call: None,
-        required_env_vars: vec![
-            "MONGODB_URI",
-            "AUTH_SECRET",
-            "AWS_ACCESS_KEY_ID",
-            "AWS_SECRET_ACCESS_KEY",
-            "FILE_STORAGE_MODE",
-            "AWS_REGION",
-            "LOG_ENDPOINT",
-            "OTEL_EXPORTER_OTLP_ENDPOINT",
-        ]
-        .into_iter()
-        .map(String::from)
-        .collect(),
+        required_env_vars: DEFAULT_REQUIRED_ENV_VARS.map(String::from).to_vec(),
         revision: 0,
         created_at: now,
         updated_at: now,
