@@ -139,6 +139,7 @@ pub async fn set_item(
     state: String,
     reason: Option<String>,
     link: Option<String>,
+    note: Option<String>,
 ) -> Result<(), ServerFnError> {
     use crate::services::checklists::{self, ItemChange};
     let actor = ssr::actor()?;
@@ -151,6 +152,7 @@ pub async fn set_item(
             state: Some(state),
             reason,
             link,
+            note,
             ..Default::default()
         },
     )

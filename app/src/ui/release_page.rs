@@ -310,6 +310,7 @@ fn ChecklistPanel(
                     };
                     let key = i.key.clone();
                     let reason = i.reason.clone();
+                    let note = i.note.clone();
                     let current = i.state;
                     let form = (!closed).then(move || view! {
                         <ActionForm action=acts.set_item attr:class="row item-form">
@@ -322,6 +323,7 @@ fn ChecklistPanel(
                             </select>
                             <input type="url" name="link" placeholder=lang.pick("Evidence link", "Nachweis-Link") aria-label=lang.pick("Evidence link", "Nachweis-Link")/>
                             <input type="text" name="reason" placeholder=lang.pick("Reason", "Grund") aria-label=lang.pick("Reason", "Grund") value=reason/>
+                            <input type="text" name="note" placeholder=lang.pick("Note", "Notiz") aria-label=lang.pick("Note", "Notiz") value=note/>
                             <button type="submit">{lang.pick("Save", "Speichern")}</button>
                         </ActionForm>
                     });
