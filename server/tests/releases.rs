@@ -1025,3 +1025,63 @@ async fn admins_edit_templates_and_existing_releases_keep_their_copy(pool: PgPoo
     assert!(new_keys.contains(&added_key.as_str().unwrap().to_string()));
     assert!(!new_keys.contains(&staging[1]["key"].as_str().unwrap().to_string()));
 }
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn an_accepted_risk_stays_in_the_hands_of_captain_and_owner(pool: PgPool) {
+    let t = team(pool).await;
+    let id = t.create().await["id"].as_i64().unwrap();
+    let item = format!("/api/v1/releases/{id}/checklist/smoke_push_notifications");
+    let accept = json!({ "state": "accepted_risk", "reason": "push backend not configured yet" });
+    assert_eq!(
+        t.send(Method::PATCH, &item, &t.engineer, accept.clone())
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        t.send(Method::PATCH, &item, &t.owner, accept)
+            .await
+            .status(),
+        200
+    );
+    // Nor can a worker quietly reword or clear the reason afterwards.
+    assert_eq!(
+        t.send(
+            Method::PATCH,
+            &item,
+            &t.engineer,
+            json!({ "reason": "whatever" })
+        )
+        .await
+        .status(),
+        403
+    );
+    assert_eq!(
+        t.send(Method::PATCH, &item, &t.engineer, json!({ "note": "n" }))
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        t.send(Method::PATCH, &item, &t.captain, json!({ "reason": "" }))
+            .await
+            .status(),
+        422
+    );
+    let items: Vec<Value> = t
+        .send(
+            Method::GET,
+            &format!("/api/v1/releases/{id}/checklist"),
+            &t.viewer,
+            json!(null),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let it = items
+        .iter()
+        .find(|i| i["key"] == "smoke_push_notifications")
+        .unwrap();
+    assert_eq!(it["reason"], "push backend not configured yet");
+}

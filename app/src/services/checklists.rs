@@ -22,11 +22,14 @@ pub struct ItemChange {
 }
 
 fn is_captain_or_owner(actor: &Actor, r: &Release) -> bool {
+    use crate::domain::account::Role;
     match actor {
         Actor::Cli => true,
         Actor::User(u) => {
-            r.release_captain.as_deref() == Some(u.email.as_str())
-                || r.product_owner.as_deref() == Some(u.email.as_str())
+            (u.has_role(Role::ReleaseCaptain)
+                && r.release_captain.as_deref() == Some(u.email.as_str()))
+                || (u.has_role(Role::ProductOwner)
+                    && r.product_owner.as_deref() == Some(u.email.as_str()))
         }
     }
 }
@@ -109,19 +112,17 @@ pub async fn set_item(
             de: "Der Text ist zu lang.",
         });
     }
-    if change.state.is_some() {
-        check_item_change(
-            r.phase,
-            state,
-            Some(reason.as_str()),
-            before.evidence_required,
-            links.len(),
-            is_captain_or_owner(actor, &r),
-        )
-        .map_err(item_refusal)?;
-    } else if r.phase.is_final() {
-        return Err(item_refusal(ItemRefusal::ReleaseClosed));
-    }
+    // The resulting item is judged, whatever part of it changes: a note-only edit of an
+    // accepted risk still needs the captain or owner, a cleared reason still counts.
+    check_item_change(
+        r.phase,
+        state,
+        Some(reason.as_str()),
+        before.evidence_required,
+        links.len(),
+        is_captain_or_owner(actor, &r),
+    )
+    .map_err(item_refusal)?;
     let updated_by = actor.user_id();
     sqlx::query!(
         "UPDATE checklist_items SET state = $2, note = $3, reason = $4, links = $5,
@@ -361,7 +362,9 @@ pub async fn record_deployment(
         let links: Vec<String> = d.ci_run_url.iter().cloned().collect();
         sqlx::query!(
             "UPDATE checklist_items
-             SET state = 'passed', note = $3,
+             SET state = CASE WHEN evidence_required AND cardinality(links || $4::text[]) = 0
+                              THEN state ELSE 'passed' END,
+                 note = $3,
                  links = ARRAY(SELECT DISTINCT unnest(links || $4::text[])), updated_by = $5, updated_at = now()
              WHERE release_id = $1 AND key = $2",
             release_id,

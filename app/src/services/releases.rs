@@ -660,7 +660,7 @@ pub async fn known_issues(
 struct Signed<'a> {
     release: serde_json::Value,
     checklist: Vec<(&'a str, &'a str, &'a str, &'a str, &'a [String])>,
-    known_issues: Vec<(&'a str, &'a str, bool, bool)>,
+    known_issues: Vec<(&'a str, &'a str, bool, Option<&'a str>, Option<&'a str>)>,
 }
 
 pub fn content_hash(release: &Release, items: &[ChecklistItem], issues: &[KnownIssue]) -> String {
@@ -692,7 +692,8 @@ pub fn content_hash(release: &Release, items: &[ChecklistItem], issues: &[KnownI
                     k.key.as_str(),
                     k.severity.as_str(),
                     k.resolved_at.is_some(),
-                    k.accepted_at.is_some(),
+                    k.accepted_by.as_deref(),
+                    k.accept_reason.as_deref(),
                 )
             })
             .collect(),
@@ -808,7 +809,9 @@ pub async fn transition(
     match actor {
         Actor::Cli => {}
         Actor::User(u) if u.is_admin() => {}
-        Actor::User(u) if r.release_captain.as_deref() == Some(u.email.as_str()) => {}
+        Actor::User(u)
+            if u.has_role(Role::ReleaseCaptain)
+                && r.release_captain.as_deref() == Some(u.email.as_str()) => {}
         Actor::User(_) => return Err(ServiceError::Forbidden),
     }
     let items = checklist(&mut tx, id).await?;

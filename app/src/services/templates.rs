@@ -124,7 +124,7 @@ pub async fn add(
     };
     let mut tx = pool.begin().await?;
     seed_defaults(&mut tx).await?;
-    let key = format!("custom_{}", chrono::Utc::now().timestamp_micros());
+    let key = format!("custom_{:016x}", rand::random::<u64>());
     let id = sqlx::query_scalar!(
         "INSERT INTO checklist_template_items
            (kind, position, key, section_de, section_en, text_de, text_en, evidence_required)
