@@ -655,12 +655,15 @@ pub async fn known_issues(
         .collect())
 }
 
+/// A known issue as signed: key, severity, resolved, accepted by, acceptance reason.
+type SignedIssue<'a> = (&'a str, &'a str, bool, Option<&'a str>, Option<&'a str>);
+
 /// Everything a Go/No-Go sign-off approves, and its hash.
 #[derive(Serialize)]
 struct Signed<'a> {
     release: serde_json::Value,
     checklist: Vec<(&'a str, &'a str, &'a str, &'a str, &'a [String])>,
-    known_issues: Vec<(&'a str, &'a str, bool, Option<&'a str>, Option<&'a str>)>,
+    known_issues: Vec<SignedIssue<'a>>,
 }
 
 pub fn content_hash(release: &Release, items: &[ChecklistItem], issues: &[KnownIssue]) -> String {
