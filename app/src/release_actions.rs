@@ -284,22 +284,12 @@ pub async fn set_preconditions(
 }
 
 #[server]
-pub async fn list_templates() -> Result<Vec<crate::domain::templates::TemplateEntry>, ServerFnError>
+pub async fn list_templates() -> Result<Vec<crate::domain::templates::TemplateItem>, ServerFnError>
 {
     ssr::current_user()?;
-    let items = crate::services::templates::list(&ssr::state().pool)
+    crate::services::templates::list(&ssr::state().pool)
         .await
-        .map_err(ssr::fail)?;
-    Ok(items
-        .into_iter()
-        .map(|i| crate::domain::templates::TemplateEntry {
-            id: i.id,
-            kind: i.kind,
-            text_de: i.text_de,
-            text_en: i.text_en,
-            evidence_required: i.evidence_required,
-        })
-        .collect())
+        .map_err(ssr::fail)
 }
 
 #[server]

@@ -1,5 +1,6 @@
 //! Releases as the API and the UI see them. Plain data, shared by server and browser.
 
+use super::account::{Role, UserInfo};
 use super::release::{Blocker, Decision, ItemState, Phase, Severity, SignerRole, Strategy};
 use super::templates::ChecklistKind;
 use chrono::{DateTime, Utc};
@@ -72,6 +73,29 @@ pub struct Release {
     pub revision: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl Release {
+    /// The person is this release's release captain: assigned, and holding the role.
+    pub fn is_captain(&self, u: &UserInfo) -> bool {
+        u.has_role(Role::ReleaseCaptain)
+            && self.release_captain.as_deref() == Some(u.email.as_str())
+    }
+
+    /// The person is this release's product owner: assigned, and holding the role.
+    pub fn is_owner(&self, u: &UserInfo) -> bool {
+        u.has_role(Role::ProductOwner) && self.product_owner.as_deref() == Some(u.email.as_str())
+    }
+
+    /// Who may accept risks and known issues on this release.
+    pub fn is_captain_or_owner(&self, u: &UserInfo) -> bool {
+        self.is_captain(u) || self.is_owner(u)
+    }
+
+    /// Who may move the release through its phases: its captain, or an admin.
+    pub fn may_steer(&self, u: &UserInfo) -> bool {
+        u.is_admin() || self.is_captain(u)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -335,11 +335,15 @@ const GO_LIVE: [DefaultItem; 3] = [
     },
 ];
 
-/// A template item as the admin page lists it.
+/// An item of an editable template, as stored and as the admin page and the API show it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TemplateEntry {
+pub struct TemplateItem {
     pub id: i64,
     pub kind: ChecklistKind,
+    pub position: i32,
+    pub key: String,
+    pub section_de: String,
+    pub section_en: String,
     pub text_de: String,
     pub text_en: String,
     pub evidence_required: bool,

@@ -22,15 +22,9 @@ pub struct ItemChange {
 }
 
 fn is_captain_or_owner(actor: &Actor, r: &Release) -> bool {
-    use crate::domain::account::Role;
     match actor {
         Actor::Cli => true,
-        Actor::User(u) => {
-            (u.has_role(Role::ReleaseCaptain)
-                && r.release_captain.as_deref() == Some(u.email.as_str()))
-                || (u.has_role(Role::ProductOwner)
-                    && r.product_owner.as_deref() == Some(u.email.as_str()))
-        }
+        Actor::User(u) => r.is_captain_or_owner(u),
     }
 }
 

@@ -784,6 +784,29 @@ impl Snapshot {
     }
 }
 
+/// A release's checklist; `NotFound` when there is no such release.
+pub async fn checklist_of(pool: &PgPool, id: i64) -> Result<Vec<ChecklistItem>, ServiceError> {
+    let mut conn = pool.acquire().await?;
+    load(&mut conn, id).await?;
+    checklist(&mut conn, id).await
+}
+
+/// A release's known issues; `NotFound` when there is no such release.
+pub async fn known_issues_of(pool: &PgPool, id: i64) -> Result<Vec<KnownIssue>, ServiceError> {
+    let mut conn = pool.acquire().await?;
+    load(&mut conn, id).await?;
+    known_issues(&mut conn, id).await
+}
+
+/// The sign-offs as the Go/No-Go panel shows them, with stale marks.
+pub async fn sign_off_views(
+    pool: &PgPool,
+    id: i64,
+) -> Result<Vec<crate::domain::release_model::SignOffView>, ServiceError> {
+    let mut conn = pool.acquire().await?;
+    Ok(snapshot(&mut conn, id).await?.sign_off_views())
+}
+
 pub async fn staging_gate(pool: &PgPool, id: i64) -> Result<GateReport, ServiceError> {
     let mut conn = pool.acquire().await?;
     Ok(snapshot(&mut conn, id).await?.staging_gate())
@@ -811,10 +834,7 @@ pub async fn transition(
     let r = lock(&mut tx, id, expected_revision).await?;
     match actor {
         Actor::Cli => {}
-        Actor::User(u) if u.is_admin() => {}
-        Actor::User(u)
-            if u.has_role(Role::ReleaseCaptain)
-                && r.release_captain.as_deref() == Some(u.email.as_str()) => {}
+        Actor::User(u) if r.may_steer(u) => {}
         Actor::User(_) => return Err(ServiceError::Forbidden),
     }
     let items = checklist(&mut tx, id).await?;

@@ -3,23 +3,11 @@
 
 use super::audit::{self, Entry};
 use super::{Actor, ServiceError};
+pub use crate::domain::templates::TemplateItem;
 use crate::domain::templates::{default_items, ChecklistKind};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TemplateItem {
-    pub id: i64,
-    pub kind: ChecklistKind,
-    pub position: i32,
-    pub key: String,
-    pub section_de: String,
-    pub section_en: String,
-    pub text_de: String,
-    pub text_en: String,
-    pub evidence_required: bool,
-}
 
 /// Puts the shipped templates in place the first time they are needed.
 pub async fn seed_defaults(conn: &mut PgConnection) -> Result<(), ServiceError> {

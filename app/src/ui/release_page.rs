@@ -109,10 +109,8 @@ fn ReleaseView(p: Page, acts: Actions) -> impl IntoView {
     let me = use_user();
     let r = p.release.clone();
     let id = r.id;
-    let is_captain = me
-        .as_ref()
-        .is_some_and(|u| r.release_captain.as_deref() == Some(u.email.as_str()));
-    let can_steer = is_captain || me.as_ref().is_some_and(|u| u.is_admin());
+    let can_steer = me.as_ref().is_some_and(|u| r.may_steer(u));
+    let captain_or_owner = me.as_ref().is_some_and(|u| r.is_captain_or_owner(u));
     let can_plan = !r.phase.is_final()
         && me.as_ref().is_some_and(|u| {
             u.is_admin() || u.has_role(crate::domain::account::Role::ReleaseCaptain)
@@ -170,7 +168,7 @@ fn ReleaseView(p: Page, acts: Actions) -> impl IntoView {
         <GatePanel title=lang.pick("Staging gate (T-12h)", "Staging-Gate (T-12h)") gate=p.staging.clone() testid="staging-gate"/>
         <GoNoGoPanel p=p.clone() acts/>
         <ChecklistPanel items=p.checklist.clone() release_id=id closed=r.phase.is_final() acts/>
-        <KnownIssuesPanel p=p.clone() acts is_owner_or_captain=is_captain || me.as_ref().is_some_and(|u| r.product_owner.as_deref() == Some(u.email.as_str()))/>
+        <KnownIssuesPanel p=p.clone() acts is_owner_or_captain=captain_or_owner/>
         <section class="card">
             <h2>{lang.pick("Audit trail", "Protokoll")}</h2>
             <ul class="audit">
@@ -207,13 +205,15 @@ fn GoNoGoPanel(p: Page, acts: Actions) -> impl IntoView {
     let me: Option<UserInfo> = use_user();
     let r = p.release.clone();
     let id = r.id;
-    let mine = |email: &Option<String>| {
-        me.as_ref()
-            .is_some_and(|u| email.as_deref() == Some(u.email.as_str()))
-    };
     let my_roles: Vec<SignerRole> = [
-        (SignerRole::ProductOwner, mine(&r.product_owner)),
-        (SignerRole::ReleaseCaptain, mine(&r.release_captain)),
+        (
+            SignerRole::ProductOwner,
+            me.as_ref().is_some_and(|u| r.is_owner(u)),
+        ),
+        (
+            SignerRole::ReleaseCaptain,
+            me.as_ref().is_some_and(|u| r.is_captain(u)),
+        ),
     ]
     .into_iter()
     .filter(|(_, m)| *m)
@@ -257,7 +257,7 @@ fn GoNoGoPanel(p: Page, acts: Actions) -> impl IntoView {
             </ActionForm>
         }).collect_view()
     });
-    let can_edit_pre = mine(&r.release_captain) || me.as_ref().is_some_and(|u| u.is_admin());
+    let can_edit_pre = me.as_ref().is_some_and(|u| r.may_steer(u));
     let pre_form = (can_edit_pre && !r.phase.is_final()).then(|| view! {
         <details>
             <summary>{lang.pick("Preconditions", "Voraussetzungen")}</summary>

@@ -162,14 +162,7 @@ async fn checklist(
     _: ApiUser,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    let mut conn = state
-        .pool
-        .acquire()
-        .await
-        .map_err(app::services::ServiceError::from)?;
-    releases::load(&mut conn, id).await?;
-    let items = releases::checklist(&mut conn, id).await?;
-    Ok(Json(items).into_response())
+    Ok(Json(releases::checklist_of(&state.pool, id).await?).into_response())
 }
 
 async fn set_item(
@@ -187,13 +180,7 @@ async fn known_issues(
     _: ApiUser,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    let mut conn = state
-        .pool
-        .acquire()
-        .await
-        .map_err(app::services::ServiceError::from)?;
-    releases::load(&mut conn, id).await?;
-    Ok(Json(releases::known_issues(&mut conn, id).await?).into_response())
+    Ok(Json(releases::known_issues_of(&state.pool, id).await?).into_response())
 }
 
 async fn add_known_issue(
@@ -266,13 +253,7 @@ async fn sign_offs(
     _: ApiUser,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    let mut conn = state
-        .pool
-        .acquire()
-        .await
-        .map_err(app::services::ServiceError::from)?;
-    let snap = releases::snapshot(&mut conn, id).await?;
-    Ok(Json(snap.sign_off_views()).into_response())
+    Ok(Json(releases::sign_off_views(&state.pool, id).await?).into_response())
 }
 
 #[derive(Deserialize)]
