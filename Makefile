@@ -49,7 +49,7 @@ build-test: tools-browser
 test-rust: build-test
 	@url="$(DB_URL)"; [[ -n "$$url" ]] || exit 1; \
 	DATABASE_URL="$$url" "$(CARGO_TARGET_DIR)/debug/shipgate" migrate up && \
-	DATABASE_URL="$$url" RUSTFLAGS="$(DEV_RUSTFLAGS)" cargo test --workspace
+	DATABASE_URL="$$url" RUSTFLAGS="$(DEV_RUSTFLAGS)" $(ROOT)/scripts/with-s3.sh cargo test --workspace
 
 test-e2e: build-test
 	@url="$(DB_URL)"; [[ -n "$$url" ]] || exit 1; \

@@ -30,11 +30,14 @@ token="$(DATABASE_URL="$url" "$bin" token issue captain@bench.example --name ben
 answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 free_port() { local p=$((10000 + RANDOM % 20000)); while answers "$p"; do p=$((p + 1)); done; echo "$p"; }
 app_port="$(free_port)"; base_port="$(free_port)"
-DATABASE_URL="$url" LEPTOS_SITE_ADDR="127.0.0.1:$app_port" LOG_LEVEL=warn "$bin" serve >/dev/null 2>&1 &
+scratch="$(mktemp -d "${BENCH_SCRATCH:-$root/target}/bench.XXXXXX")"
+DATABASE_URL="$url" LEPTOS_SITE_ADDR="127.0.0.1:$app_port" LOG_LEVEL=warn \
+  FILE_STORAGE_MODE=local FILE_STORAGE_DIR="$scratch/evidence" EVIDENCE_MAX_MB=1000 \
+  "$bin" serve >/dev/null 2>&1 &
 app_pid=$!
 DATABASE_URL="$url" "$baseline" "127.0.0.1:$base_port" >/dev/null 2>&1 &
 base_pid=$!
-trap 'kill $app_pid $base_pid 2>/dev/null || true' EXIT
+trap 'kill $app_pid $base_pid 2>/dev/null || true; rm -rf "$scratch"' EXIT
 for _ in $(seq 1 100); do answers "$app_port" && answers "$base_port" && break; sleep 0.2; done
 
 cookie="$(curl -s -D - -o /dev/null -H 'content-type: application/json' \
@@ -79,3 +82,31 @@ printf "%-34s %10s %9s %7s %9s   %-28s %s\n" "target" "req/s" "p99 ms" "errors" 
 row "baseline: axum + sqlx, 1 query" "$b_rps" "$b_p99" "$b_err" ""
 row "GET /api/v1/releases/{id}" "$r_rps" "$r_p99" "$r_err" 50
 row "release page (SSR, signed in)" "$p_rps" "$p_p99" "$p_err" 25
+
+# Evidence upload: a 200 MB file streamed into local storage on the same disk as a plain
+# `cp` of it, and the server's peak memory growth while it streams (VmHWM after the upload
+# against VmRSS before, with the peak reset in between).
+mb="${BENCH_UPLOAD_MB:-200}"
+file="$scratch/upload.bin"
+head -c "$((mb * 1000 * 1000))" /dev/urandom >"$file"
+sync
+cp_start=$(date +%s.%N); cp "$file" "$scratch/copy.bin"; sync; cp_end=$(date +%s.%N)
+rm -f "$scratch/copy.bin"
+rss_before=$(awk '/^VmRSS/ {print $2}' "/proc/$app_pid/status")
+echo 5 >"/proc/$app_pid/clear_refs" 2>/dev/null || true
+up_start=$(date +%s.%N)
+code=$(curl -s -o "$scratch/upload.json" -w '%{http_code}' -X POST -T "$file" \
+  -H "authorization: Bearer $token" -H 'content-type: application/octet-stream' \
+  "http://127.0.0.1:$app_port/api/v1/releases/$id/evidence?filename=upload.bin")
+sync; up_end=$(date +%s.%N)
+peak=$(awk '/^VmHWM/ {print $2}' "/proc/$app_pid/status")
+[[ "$code" == 201 ]] || { echo "bench: upload answered $code: $(cat "$scratch/upload.json")" >&2; exit 1; }
+echo
+awk -v mb="$mb" -v c0="$cp_start" -v c1="$cp_end" -v u0="$up_start" -v u1="$up_end" \
+    -v before="$rss_before" -v peak="$peak" 'BEGIN {
+  cp = mb / (c1 - c0); up = mb / (u1 - u0); ratio = up / cp * 100; growth = (peak - before) / 1024;
+  printf "%-34s %10s %9s   %-28s %s\n", "evidence upload (" mb " MB)", "MB/s", "of cp", "goal", "";
+  printf "%-34s %10.1f %9s   %-28s\n", "baseline: cp on the same disk", cp, "";
+  printf "%-34s %10.1f %8.1f%%   %-28s %s\n", "POST …/evidence (streamed)", up, ratio, ">= 50% of cp", (ratio >= 50 ? "ok" : "MISSED");
+  printf "%-34s %10.1f %9s   %-28s %s\n", "server peak RSS growth (MB)", growth, "", "<= 32 MB", (growth <= 32 ? "ok" : "MISSED");
+}'

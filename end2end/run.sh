@@ -17,15 +17,17 @@ DATABASE_URL="$e2e_url" "$bin" migrate up
 
 answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 log="$here/server.log"
+evidence_dir="$(mktemp -d -t shipgate-e2e-evidence.XXXXXX)"
 # Ports below the kernel's ephemeral range (32768+), so no outgoing connection holds one;
 # if the port is taken anyway, try another.
 for attempt in 1 2 3 4 5; do
   port=$((10000 + RANDOM % 20000))
   while answers "$port"; do port=$((port + 1)); done
   DATABASE_URL="$e2e_url" LEPTOS_SITE_ADDR="127.0.0.1:$port" LOG_LEVEL="${LOG_LEVEL:-info}" \
+    FILE_STORAGE_MODE=local FILE_STORAGE_DIR="$evidence_dir" \
     "$bin" serve >"$log" 2>&1 &
   server=$!
-  trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT
+  trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$evidence_dir"' EXIT
   up=false
   for _ in $(seq 1 150); do
     if answers "$port"; then up=true; break; fi

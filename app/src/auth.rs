@@ -97,7 +97,13 @@ pub async fn session_user(
     let now_ms = Utc::now().timestamp_millis();
     let age_ms = now_ms - auth.signed_in_at_ms;
     let user = if age_ms >= 0 && (age_ms as u128) < state.auth.absolute_timeout.as_millis() {
-        accounts::session_user(&state.pool, auth.user_id, auth.session_epoch).await?
+        accounts::session_user(
+            &state.pool,
+            &state.auth_cache,
+            auth.user_id,
+            auth.session_epoch,
+        )
+        .await?
     } else {
         None
     };

@@ -28,6 +28,8 @@ pub struct ReleaseDetails {
     pub staging: GateReport,
     pub go_live: GateReport,
     pub audit: Vec<AuditRow>,
+    /// Everything attached, retracted pieces included.
+    pub evidence: Vec<crate::domain::evidence::Evidence>,
 }
 
 #[cfg(feature = "ssr")]
@@ -129,6 +131,7 @@ pub async fn load_release_details(id: i64) -> Result<ReleaseDetails, ServerFnErr
         release: snap.release,
         checklist: snap.checklist,
         known_issues: snap.known_issues,
+        evidence: snap.evidence,
     })
 }
 

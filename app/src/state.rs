@@ -27,6 +27,12 @@ pub struct AppState {
     /// Once an account exists the first-admin registration is closed for good; remembering
     /// that saves a query on every page.
     pub set_up: Arc<AtomicBool>,
+    /// Who tokens and sessions belong to, remembered briefly; see [`crate::services::auth_cache`].
+    pub auth_cache: Arc<crate::services::auth_cache::AuthCache>,
+    /// Where evidence bytes live.
+    pub storage: crate::services::storage::Storage,
+    /// Line indexes of logs being viewed.
+    pub log_indexes: Arc<crate::services::logs::LogIndexes>,
 }
 
 impl AppState {

@@ -45,6 +45,18 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Check stored evidence.
+    Evidence {
+        #[command(subcommand)]
+        command: EvidenceCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EvidenceCommand {
+    /// Re-hash every stored object; exit 0 when all match, else list each mismatch or
+    /// missing object.
+    Verify,
 }
 
 #[derive(Subcommand, Debug)]
@@ -203,6 +215,49 @@ async fn run_inner(cli: Cli) -> anyhow::Result<()> {
                     anyhow::bail!("audit log broken: first bad row is id {first_bad_id}");
                 }
             }
+        }
+        Command::Evidence {
+            command: EvidenceCommand::Verify,
+        } => {
+            let settings = env().settings()?;
+            let storage = app::services::storage::Storage::from_settings(
+                &settings.storage,
+                settings.evidence_max_bytes,
+            )
+            .map_err(anyhow::Error::msg)?;
+            let pool = connect(&database_url).await?;
+            let objects = app::services::evidence::all_objects(&pool)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.to_string()))?;
+            let mut bad = 0usize;
+            for o in &objects {
+                match storage.rehash(&o.storage_key).await {
+                    Ok((sha, size)) if sha == o.sha256 && size as i64 == o.size => {}
+                    Ok((sha, size)) => {
+                        bad += 1;
+                        println!(
+                            "evidence {}: MISMATCH stored sha256 {} size {}, recorded sha256 {} size {}",
+                            o.id, sha, size, o.sha256, o.size
+                        );
+                    }
+                    Err(object_store::Error::NotFound { .. }) => {
+                        bad += 1;
+                        println!("evidence {}: MISSING object {}", o.id, o.storage_key);
+                    }
+                    Err(e) => {
+                        bad += 1;
+                        println!("evidence {}: UNREADABLE {}: {e}", o.id, o.storage_key);
+                    }
+                }
+            }
+            if bad > 0 {
+                anyhow::bail!("evidence check failed: {bad} of {} objects", objects.len());
+            }
+            println!(
+                "evidence intact: {} objects ({})",
+                objects.len(),
+                storage.label
+            );
         }
         Command::Token {
             command: TokenCommand::Issue { email, name },

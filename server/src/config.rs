@@ -37,6 +37,11 @@ pub struct LogSettings {
     pub format: LogFormat,
 }
 
+pub use app::services::storage::StorageSettings;
+
+/// The default upload limit: 100 MB.
+pub const DEFAULT_EVIDENCE_MAX_MB: u64 = 100;
+
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub database_url: String,
@@ -46,6 +51,9 @@ pub struct Settings {
     pub session_idle: Duration,
     pub session_absolute: Duration,
     pub log: LogSettings,
+    pub storage: StorageSettings,
+    /// The largest evidence upload accepted, in bytes (`EVIDENCE_MAX_MB`).
+    pub evidence_max_bytes: u64,
 }
 
 /// Reads variables through a lookup function, so tests need not touch the process environment.
@@ -95,6 +103,46 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             ));
         }
         Ok(url)
+    }
+
+    pub fn storage(&self) -> Result<StorageSettings, ConfigError> {
+        match self.get("FILE_STORAGE_MODE").as_deref().map(str::trim) {
+            None | Some("local") => Ok(StorageSettings::Local {
+                dir: self
+                    .get("FILE_STORAGE_DIR")
+                    .unwrap_or_else(|| "data/evidence".into())
+                    .into(),
+            }),
+            Some("s3") => {
+                let need = |var: &'static str| {
+                    self.get(var)
+                        .map(|v| v.trim().to_string())
+                        .ok_or_else(|| err(var, "must be set when FILE_STORAGE_MODE=s3"))
+                };
+                let endpoint = self
+                    .get("S3_ENDPOINT_URL")
+                    .map(|v| v.trim().trim_end_matches('/').to_string());
+                if let Some(e) = &endpoint {
+                    if !(e.starts_with("http://") || e.starts_with("https://")) {
+                        return Err(err(
+                            "S3_ENDPOINT_URL",
+                            "must start with http:// or https://",
+                        ));
+                    }
+                }
+                Ok(StorageSettings::S3 {
+                    region: need("AWS_REGION")?,
+                    access_key_id: need("AWS_ACCESS_KEY_ID")?,
+                    secret_access_key: need("AWS_SECRET_ACCESS_KEY")?,
+                    bucket: need("S3_BUCKET")?,
+                    endpoint,
+                })
+            }
+            Some(v) => Err(err(
+                "FILE_STORAGE_MODE",
+                format!("`{v}` is not one of local, s3"),
+            )),
+        }
     }
 
     fn minutes(&self, var: &'static str, default: u64) -> Result<Duration, ConfigError> {
@@ -152,6 +200,19 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
                 "must be at least SESSION_IDLE_MINUTES",
             ));
         }
+        let storage = self.storage()?;
+        let evidence_max_bytes = match self.get("EVIDENCE_MAX_MB") {
+            None => DEFAULT_EVIDENCE_MAX_MB * 1_000_000,
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(n) if (1..=1_000_000).contains(&n) => n * 1_000_000,
+                _ => {
+                    return Err(err(
+                        "EVIDENCE_MAX_MB",
+                        format!("`{v}` is not a whole number of megabytes"),
+                    ))
+                }
+            },
+        };
         Ok(Settings {
             database_url,
             site_addr,
@@ -160,6 +221,8 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             session_idle,
             session_absolute,
             log,
+            storage,
+            evidence_max_bytes,
         })
     }
 }
@@ -188,6 +251,50 @@ mod tests {
     }
 
     const DB: (&str, &str) = ("DATABASE_URL", "postgres://postgres@127.0.0.1/shipgate");
+
+    #[test]
+    fn storage_is_local_unless_s3_is_configured_completely() {
+        let s = env(&[DB]).settings().unwrap();
+        assert_eq!(
+            s.storage,
+            StorageSettings::Local {
+                dir: "data/evidence".into()
+            }
+        );
+        assert_eq!(s.evidence_max_bytes, 100_000_000);
+        let e = env(&[
+            DB,
+            ("FILE_STORAGE_MODE", "s3"),
+            ("AWS_REGION", "eu-central-1"),
+        ])
+        .settings()
+        .unwrap_err();
+        assert_eq!(e.var, "AWS_ACCESS_KEY_ID");
+        let s = env(&[
+            DB,
+            ("FILE_STORAGE_MODE", "s3"),
+            ("AWS_REGION", "eu-central-1"),
+            ("AWS_ACCESS_KEY_ID", "k"),
+            ("AWS_SECRET_ACCESS_KEY", "s"),
+            ("S3_BUCKET", "evidence"),
+            ("S3_ENDPOINT_URL", "http://127.0.0.1:9000/"),
+            ("EVIDENCE_MAX_MB", "5"),
+        ])
+        .settings()
+        .unwrap();
+        assert!(matches!(
+            s.storage,
+            StorageSettings::S3 { ref endpoint, .. } if endpoint.as_deref() == Some("http://127.0.0.1:9000")
+        ));
+        assert_eq!(s.evidence_max_bytes, 5_000_000);
+        assert_eq!(
+            env(&[DB, ("FILE_STORAGE_MODE", "ftp")])
+                .settings()
+                .unwrap_err()
+                .var,
+            "FILE_STORAGE_MODE"
+        );
+    }
 
     #[test]
     fn defaults_apply() {

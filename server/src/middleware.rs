@@ -67,7 +67,7 @@ pub async fn resolve_user(
         return next.run(req).await;
     }
     let current = if let Some(token) = bearer_token(req.headers()) {
-        match tokens::authenticate(&state.pool, token).await {
+        match tokens::authenticate(&state.pool, &state.auth_cache, token).await {
             Ok(Some(user)) => Some(CurrentUser {
                 user,
                 via: Credential::Token,
@@ -147,4 +147,23 @@ pub async fn gate_pages(State(state): State<AppState>, req: Request, next: Next)
         }
         None => next.run(req).await,
     }
+}
+
+/// Refuses bodies over [`crate::startup::BODY_LIMIT_BYTES`] (413) everywhere but evidence
+/// uploads, which stream to storage and check their own, larger limit.
+pub async fn limit_body(req: Request, next: Next) -> Response {
+    if crate::api::evidence::is_upload(req.method(), req.uri().path()) {
+        return next.run(req).await;
+    }
+    let limit = crate::startup::BODY_LIMIT_BYTES;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    }
+    let req = req.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
+    next.run(req).await
 }

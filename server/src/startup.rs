@@ -3,6 +3,7 @@
 use crate::config::Settings;
 use crate::{api, health, middleware as mw, web};
 use anyhow::Context;
+use app::services::storage::Storage;
 use app::services::throttle::{LoginThrottle, ThrottlePolicy};
 use app::state::{AppState, AuthSettings};
 use app::{shell, App};
@@ -18,11 +19,10 @@ use std::net::SocketAddr;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_sessions::cookie::SameSite;
-use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions::{CachingSessionStore, Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
 use tracing::Level;
 
@@ -49,8 +49,10 @@ pub fn leptos_options(settings: &Settings) -> LeptosOptions {
         .build()
 }
 
-pub fn state(settings: &Settings, pool: PgPool) -> AppState {
-    AppState {
+pub fn state(settings: &Settings, pool: PgPool) -> anyhow::Result<AppState> {
+    let storage = Storage::from_settings(&settings.storage, settings.evidence_max_bytes)
+        .map_err(anyhow::Error::msg)?;
+    Ok(AppState {
         leptos_options: leptos_options(settings),
         pool,
         auth: Arc::new(AuthSettings {
@@ -60,12 +62,18 @@ pub fn state(settings: &Settings, pool: PgPool) -> AppState {
         }),
         throttle: Arc::new(LoginThrottle::new(ThrottlePolicy::default())),
         set_up: Arc::new(AtomicBool::new(false)),
-    }
+        auth_cache: Arc::default(),
+        storage,
+        log_indexes: Arc::default(),
+    })
 }
 
 pub fn router(state: AppState, public_base_url: String) -> Router {
     let routes = generate_route_list(App);
-    let store = PostgresStore::new(state.pool.clone());
+    let store = CachingSessionStore::new(
+        crate::session_cache::MemoryCache::default(),
+        PostgresStore::new(state.pool.clone()),
+    );
     let idle = time::Duration::seconds(state.auth.idle_timeout.as_secs() as i64);
     let sessions = SessionManagerLayer::new(store)
         .with_name(SESSION_COOKIE)
@@ -97,7 +105,7 @@ pub fn router(state: AppState, public_base_url: String) -> Router {
         .layer(from_fn_with_state(state.clone(), mw::resolve_user))
         .layer(sessions)
         .layer(from_fn_with_state(public_base_url, mw::refuse_cross_site))
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
+        .layer(from_fn(mw::limit_body))
         .layer(from_fn(api::json_errors))
         .layer(
             TraceLayer::new_for_http()
@@ -126,7 +134,7 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: &Settings, pool: PgPool) -> anyhow::Result<Application> {
         let router = router(
-            state(settings, pool.clone()),
+            state(settings, pool.clone())?,
             settings.public_base_url.clone(),
         );
         let listener = tokio::net::TcpListener::bind(settings.site_addr)

@@ -6,40 +6,7 @@ mod common;
 use common::*;
 use serde_json::Value;
 use sqlx::PgPool;
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
-
-/// The URL of the test's own database (same server as DATABASE_URL, fresh database).
-async fn database_url(pool: &PgPool) -> String {
-    let name: String = sqlx::query_scalar("SELECT current_database()")
-        .fetch_one(pool)
-        .await
-        .unwrap();
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL for the tests");
-    let base = base.split('?').next().unwrap();
-    let server = &base[..base.rfind('/').unwrap()];
-    format!("{server}/{name}")
-}
-
-fn shipgate(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_shipgate"));
-    cmd.args(args)
-        .env_remove("DATABASE_URL")
-        .env("LOG_LEVEL", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("shipgate runs");
-    let mut input = child.stdin.take().unwrap();
-    if let Some(text) = stdin {
-        input.write_all(text.as_bytes()).unwrap();
-    }
-    drop(input);
-    child.wait_with_output().unwrap()
-}
+use std::process::Output;
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
@@ -79,24 +46,24 @@ async fn migrations_go_down_one_step_and_up_again(pool: PgPool) {
     let env = [("DATABASE_URL", url.as_str())];
     let tables = |pool: PgPool| async move {
         sqlx::query_scalar::<_, i64>(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name IN ('users', 'releases')",
+            "SELECT count(*) FROM information_schema.tables WHERE table_name IN ('users', 'releases', 'evidence')",
         )
         .fetch_one(&pool)
         .await
         .unwrap()
     };
-    assert_eq!(tables(pool.clone()).await, 2);
+    assert_eq!(tables(pool.clone()).await, 3);
 
-    // Each `down` reverts one migration: first the releases, then the accounts.
-    for _ in 0..2 {
+    // Each `down` reverts one migration: the evidence, the releases, then the accounts.
+    for left in [2, 1, 0] {
         let down = shipgate(&["migrate", "down"], &env, None);
         assert!(down.status.success(), "{}", stderr(&down));
+        assert_eq!(tables(pool.clone()).await, left);
     }
-    assert_eq!(tables(pool.clone()).await, 0);
 
     let up = shipgate(&["migrate", "up"], &env, None);
     assert!(up.status.success(), "{}", stderr(&up));
-    assert_eq!(tables(pool.clone()).await, 2);
+    assert_eq!(tables(pool.clone()).await, 3);
     let again = shipgate(&["migrate", "up"], &env, None);
     assert!(
         again.status.success(),

@@ -85,6 +85,10 @@ impl UserInfo {
     pub fn is_admin(&self) -> bool {
         self.has_role(Role::Admin)
     }
+    /// Works on releases (checklists, known issues, evidence): every role but viewer.
+    pub fn is_worker(&self) -> bool {
+        self.roles.iter().any(|r| *r != Role::Viewer)
+    }
     pub fn display_name(&self) -> &str {
         if self.name.trim().is_empty() {
             &self.email

@@ -2,6 +2,8 @@
 //! No I/O and no clock reads here; callers pass `now` in.
 
 pub mod account;
+pub mod evidence;
+pub mod logs;
 pub mod release;
 pub mod release_model;
 pub mod templates;

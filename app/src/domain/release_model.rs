@@ -113,6 +113,9 @@ pub struct ChecklistItem {
     pub note: String,
     pub reason: String,
     pub links: Vec<String>,
+    /// Files attached as proof and not retracted.
+    #[serde(default)]
+    pub attachments: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,5 +1,6 @@
 //! Accounts: the first admin, creating and changing users, signing in, changing passwords.
 
+use super::auth_cache::{self, AuthCache};
 use super::error::unique_violation_as;
 use super::throttle::LoginThrottle;
 use super::{passwords, Actor, ServiceError};
@@ -287,6 +288,7 @@ pub async fn update_user(
         });
     }
     tx.commit().await?;
+    auth_cache::invalidate();
     Ok(UserRecord {
         user: user_info(row.id, row.email, row.name, row.roles),
         disabled: row.disabled,
@@ -335,11 +337,17 @@ pub async fn authenticate(
 }
 
 /// The user behind a session, if the account is still active and the session still valid.
+/// Answers are remembered briefly in `cache`; account changes invalidate them.
 pub async fn session_user(
     pool: &PgPool,
+    cache: &AuthCache,
     user_id: i64,
     session_epoch: i32,
 ) -> Result<Option<UserInfo>, ServiceError> {
+    if let Some(user) = cache.sessions.get(&(user_id, session_epoch)) {
+        return Ok(Some(user));
+    }
+    let asked_in = auth_cache::generation();
     let row = sqlx::query!(
         "SELECT id, email, name, roles FROM users
          WHERE id = $1 AND session_epoch = $2 AND NOT disabled",
@@ -348,7 +356,13 @@ pub async fn session_user(
     )
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(|r| user_info(r.id, r.email, r.name, r.roles)))
+    let user = row.map(|r| user_info(r.id, r.email, r.name, r.roles));
+    if let Some(u) = &user {
+        cache
+            .sessions
+            .put((user_id, session_epoch), u.clone(), asked_in);
+    }
+    Ok(user)
 }
 
 /// Changes the user's own password and ends their other sessions. Returns the new session
@@ -387,6 +401,7 @@ pub async fn change_password(
     )
     .fetch_one(pool)
     .await?;
+    auth_cache::invalidate();
     Ok(epoch)
 }
 

@@ -37,8 +37,8 @@ fn item_refusal(r: ItemRefusal) -> ServiceError {
         },
         ItemRefusal::EvidenceRequired => ServiceError::Invalid {
             field: "link",
-            en: "This item needs evidence (a link) before it can pass.",
-            de: "Dieser Punkt braucht einen Nachweis (Link), bevor er bestanden sein kann.",
+            en: "This item needs evidence (a link or an attached file) before it can pass.",
+            de: "Dieser Punkt braucht einen Nachweis (Link oder angehängte Datei), bevor er bestanden sein kann.",
         },
         ItemRefusal::OnlyCaptainOrOwnerAcceptRisk => ServiceError::Forbidden,
         ItemRefusal::ReleaseClosed => ServiceError::Conflict {
@@ -113,7 +113,7 @@ pub async fn set_item(
         state,
         Some(reason.as_str()),
         before.evidence_required,
-        links.len(),
+        links.len() + before.attachments.max(0) as usize,
         is_captain_or_owner(actor, &r),
     )
     .map_err(item_refusal)?;

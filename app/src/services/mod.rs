@@ -3,11 +3,15 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod auth_cache;
 pub mod checklists;
 pub mod error;
+pub mod evidence;
+pub mod logs;
 pub mod passwords;
 pub mod releases;
 pub mod signoffs;
+pub mod storage;
 pub mod templates;
 pub mod throttle;
 pub mod tokens;

@@ -5,6 +5,7 @@ use super::audit::{self, Entry};
 use super::error::unique_violation_as;
 use super::{Actor, ServiceError};
 use crate::domain::account::Role;
+use crate::domain::evidence::Evidence;
 use crate::domain::release::{
     check_canary_stages, requested_transition_blockers, staging_gate_blockers, Blocker, GateIssue,
     GateItem, Phase, Preconditions, Strategy, TransitionFacts, DEFAULT_CANARY_HOLD_MINUTES,
@@ -42,18 +43,7 @@ pub fn require_planner(actor: &Actor) -> Result<(), ServiceError> {
 pub fn require_worker(actor: &Actor) -> Result<(), ServiceError> {
     match actor {
         Actor::Cli => Ok(()),
-        Actor::User(u)
-            if [
-                Role::Admin,
-                Role::ReleaseCaptain,
-                Role::ProductOwner,
-                Role::Engineer,
-            ]
-            .iter()
-            .any(|r| u.has_role(*r)) =>
-        {
-            Ok(())
-        }
+        Actor::User(u) if u.is_worker() => Ok(()),
         Actor::User(_) => Err(ServiceError::Forbidden),
     }
 }
@@ -594,10 +584,12 @@ pub async fn checklist(
     release_id: i64,
 ) -> Result<Vec<ChecklistItem>, ServiceError> {
     let rows = sqlx::query!(
-        "SELECT id, kind, position, key, section_de, section_en, text_de, text_en,
-                evidence_required, state, note, reason, links
-         FROM checklist_items WHERE release_id = $1
-         ORDER BY CASE kind WHEN 'release_checklist' THEN 0 WHEN 'staging_gate' THEN 1 ELSE 2 END, position",
+        r#"SELECT c.id, c.kind, c.position, c.key, c.section_de, c.section_en, c.text_de,
+                c.text_en, c.evidence_required, c.state, c.note, c.reason, c.links,
+                (SELECT count(*) FROM evidence e WHERE e.release_id = c.release_id
+                 AND e.item_key = c.key AND e.retracted_at IS NULL) AS "attachments!"
+         FROM checklist_items c WHERE c.release_id = $1
+         ORDER BY CASE c.kind WHEN 'release_checklist' THEN 0 WHEN 'staging_gate' THEN 1 ELSE 2 END, c.position"#,
         release_id
     )
     .fetch_all(&mut *conn)
@@ -619,6 +611,7 @@ pub async fn checklist(
             note: r.note,
             reason: r.reason,
             links: r.links,
+            attachments: r.attachments,
         })
         .collect())
 }
@@ -664,9 +657,18 @@ struct Signed<'a> {
     release: serde_json::Value,
     checklist: Vec<(&'a str, &'a str, &'a str, &'a str, &'a [String])>,
     known_issues: Vec<SignedIssue<'a>>,
+    /// Evidence in force (id, sha256); absent when there is none, so what was signed
+    /// before evidence existed keeps its hash.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    evidence: Vec<(i64, &'a str)>,
 }
 
-pub fn content_hash(release: &Release, items: &[ChecklistItem], issues: &[KnownIssue]) -> String {
+pub fn content_hash(
+    release: &Release,
+    items: &[ChecklistItem],
+    issues: &[KnownIssue],
+    evidence: &[Evidence],
+) -> String {
     // What is signed excludes bookkeeping (revision, timestamps) and the phase itself.
     let mut rel = json!(release);
     if let Some(m) = rel.as_object_mut() {
@@ -699,6 +701,11 @@ pub fn content_hash(release: &Release, items: &[ChecklistItem], issues: &[KnownI
                     k.accept_reason.as_deref(),
                 )
             })
+            .collect(),
+        evidence: evidence
+            .iter()
+            .filter(|e| !e.is_retracted())
+            .map(|e| (e.id, e.sha256.as_str()))
             .collect(),
     };
     let text = serde_json::to_string(&signed).unwrap_or_default();
@@ -744,6 +751,8 @@ pub struct Snapshot {
     pub checklist: Vec<ChecklistItem>,
     pub known_issues: Vec<KnownIssue>,
     pub sign_offs: Vec<super::signoffs::SignOffRow>,
+    /// Everything attached, retracted pieces included.
+    pub evidence: Vec<Evidence>,
 }
 
 pub async fn snapshot(conn: &mut PgConnection, id: i64) -> Result<Snapshot, ServiceError> {
@@ -752,12 +761,18 @@ pub async fn snapshot(conn: &mut PgConnection, id: i64) -> Result<Snapshot, Serv
         checklist: checklist(conn, id).await?,
         known_issues: known_issues(conn, id).await?,
         sign_offs: super::signoffs::rows(conn, id).await?,
+        evidence: super::evidence::list(conn, id).await?,
     })
 }
 
 impl Snapshot {
     pub fn content_hash(&self) -> String {
-        content_hash(&self.release, &self.checklist, &self.known_issues)
+        content_hash(
+            &self.release,
+            &self.checklist,
+            &self.known_issues,
+            &self.evidence,
+        )
     }
 
     pub fn staging_gate(&self) -> GateReport {

@@ -119,7 +119,8 @@ pub async fn sign_off(
     let r = lock(&mut tx, release_id, None).await?;
     let items = checklist(&mut tx, release_id).await?;
     let issues = known_issues(&mut tx, release_id).await?;
-    let hash = content_hash(&r, &items, &issues);
+    let evidence = super::evidence::list(&mut tx, release_id).await?;
+    let hash = content_hash(&r, &items, &issues, &evidence);
     let existing = load(&mut tx, release_id).await?;
     if existing
         .iter()

@@ -1,6 +1,7 @@
 //! Personal API tokens for machines (CI/CD). Shown once, stored as sha256, revocable.
 
 use super::accounts::user_info;
+use super::auth_cache::{self, AuthCache, TokenOwner};
 use super::ServiceError;
 use crate::domain::account::{IssuedToken, TokenInfo, UserInfo};
 use chrono::{DateTime, Utc};
@@ -78,39 +79,67 @@ pub async fn revoke(pool: &PgPool, user_id: i64, token_id: i64) -> Result<(), Se
     if found == 0 {
         return Err(ServiceError::NotFound);
     }
+    auth_cache::invalidate();
     Ok(())
 }
 
 /// The active user a bearer token belongs to, if the token is valid and not revoked.
-pub async fn authenticate(pool: &PgPool, secret: &str) -> Result<Option<UserInfo>, ServiceError> {
+/// Answers are remembered briefly in `cache`; revoking a token or changing its owner
+/// invalidates them.
+pub async fn authenticate(
+    pool: &PgPool,
+    cache: &AuthCache,
+    secret: &str,
+) -> Result<Option<UserInfo>, ServiceError> {
     if !secret.starts_with(TOKEN_PREFIX) {
         return Ok(None);
     }
-    let Some(row) = sqlx::query!(
-        r#"SELECT t.id AS token_id, t.last_used_at AS "last_used_at: DateTime<Utc>",
-                  u.id, u.email, u.name, u.roles
-           FROM api_tokens t JOIN users u ON u.id = t.user_id
-           WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND NOT u.disabled"#,
-        digest(secret)
-    )
-    .fetch_optional(pool)
-    .await?
-    else {
-        return Ok(None);
+    let hash = digest(secret);
+    let now = Utc::now();
+    let asked_in = auth_cache::generation();
+    let (mut owner, cached) = match cache.tokens.get(&hash) {
+        Some(owner) => (owner, true),
+        None => {
+            let Some(row) = sqlx::query!(
+                r#"SELECT t.id AS token_id, t.last_used_at AS "last_used_at: DateTime<Utc>",
+                          u.id, u.email, u.name, u.roles
+                   FROM api_tokens t JOIN users u ON u.id = t.user_id
+                   WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND NOT u.disabled"#,
+                hash
+            )
+            .fetch_optional(pool)
+            .await?
+            else {
+                return Ok(None);
+            };
+            let owner = TokenOwner {
+                token_id: row.token_id,
+                user: user_info(row.id, row.email, row.name, row.roles),
+                last_used_at: row.last_used_at,
+            };
+            (owner, false)
+        }
     };
     // last_used_at is refreshed at most once a minute, so a busy pipeline does not turn
     // every read into a write.
-    let now = Utc::now();
-    if row
+    if owner
         .last_used_at
         .is_none_or(|t| now - t > chrono::Duration::minutes(1))
     {
         sqlx::query!(
             "UPDATE api_tokens SET last_used_at = now() WHERE id = $1",
-            row.token_id
+            owner.token_id
         )
         .execute(pool)
         .await?;
+        owner.last_used_at = Some(now);
+        if cached {
+            cache.tokens.update(&hash, owner.clone());
+        }
     }
-    Ok(Some(user_info(row.id, row.email, row.name, row.roles)))
+    let user = owner.user.clone();
+    if !cached {
+        cache.tokens.put(hash, owner, asked_in);
+    }
+    Ok(Some(user))
 }

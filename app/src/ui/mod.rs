@@ -3,7 +3,9 @@
 mod account;
 mod admin;
 mod auth_pages;
+mod evidence;
 mod layout;
+mod log_viewer;
 mod placeholders;
 mod release_page;
 mod releases;
@@ -107,6 +109,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/releases") view=releases::ReleasesPage ssr=SsrMode::Async/>
                     <Route path=path!("/releases/new") view=releases::NewReleasePage/>
                     <Route path=path!("/releases/:id") view=release_page::ReleasePage ssr=SsrMode::Async/>
+                    <Route path=path!("/releases/:id/evidence/:evidence") view=log_viewer::LogViewerPage ssr=SsrMode::Async/>
                     <Route path=path!("/status") view=placeholders::StatusPage/>
                     <Route path=path!("/archive") view=placeholders::ArchivePage/>
                     <Route path=path!("/environments") view=placeholders::EnvironmentsPage/>

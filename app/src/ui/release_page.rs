@@ -1,10 +1,14 @@
 //! One release: plan, checklists with evidence links, known issues, the gates, the
 //! Go/No-Go panel (made for a phone: the product owner signs there) and the audit trail.
 
-use super::releases::{blocker_text, phase_label};
+use super::evidence::{
+    retract_failure, section_title, EvidenceBlock, EvidenceCtx, Lightbox, RetractedList,
+};
+use super::releases::{blocker_text, phase_label, DeadlineNote};
 use super::{short_time, use_lang, use_user};
 use crate::actions::error_text;
 use crate::domain::account::UserInfo;
+use crate::domain::evidence::Evidence;
 use crate::domain::release::{Decision, ItemState, Phase, SignerRole};
 use crate::domain::release_model::{ChecklistItem, GateReport};
 use crate::domain::templates::ChecklistKind;
@@ -61,10 +65,14 @@ pub fn ReleasePage() -> impl IntoView {
         pre: ServerAction::new(),
         edit: ServerAction::new(),
     };
+    let ev = EvidenceCtx::new();
+    provide_context(ev);
     let page = Resource::new(
         move || {
             (
                 id(),
+                ev.landed.get(),
+                ev.retract.version().get(),
                 acts.set_item.version().get(),
                 acts.add_issue.version().get(),
                 acts.settle.version().get(),
@@ -96,10 +104,11 @@ pub fn ReleasePage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match page.await {
                     Err(e) => view! { <section class="card"><p class="alert error">{error_text(&e)}</p></section> }.into_any(),
-                    Ok(p) => view! { {failure} <ReleaseView p acts/> }.into_any(),
+                    Ok(p) => view! { {failure} {retract_failure(ev)} <ReleaseView p acts/> }.into_any(),
                 }
             })}
         </Transition>
+        <Lightbox/>
     }
 }
 
@@ -111,15 +120,30 @@ fn ReleaseView(p: Page, acts: Actions) -> impl IntoView {
     let id = r.id;
     let can_steer = me.as_ref().is_some_and(|u| r.may_steer(u));
     let captain_or_owner = me.as_ref().is_some_and(|u| r.is_captain_or_owner(u));
+    let can_attach = me.as_ref().is_some_and(|u| u.is_worker());
+    let section = |name: &'static str| {
+        let items: Vec<_> = p
+            .evidence
+            .iter()
+            .filter(|e| e.item_key.is_none() && e.attached_to.as_str() == name)
+            .cloned()
+            .collect();
+        view! {
+            <section class="card" data-section=name>
+                <h2>{section_title(lang, name)}</h2>
+                <EvidenceBlock release_id=id target=format!("section={name}") items can_attach/>
+            </section>
+        }
+    };
     let can_plan = !r.phase.is_final()
         && me.as_ref().is_some_and(|u| {
             u.is_admin() || u.has_role(crate::domain::account::Role::ReleaseCaptain)
         });
     let deadline = p.deadline.clone().map(|d| {
         view! {
-            <p class=if d.overdue { "alert error" } else { "muted" }>
-                {lang.pick("Next deadline: ", "Nächste Frist: ")}{phase_label(lang, d.what)}" · "{berlin_display(&d.due)}
-                {d.overdue.then(|| lang.pick(" (overdue)", " (überfällig)"))}
+            <p class="deadline">
+                {lang.pick("Next deadline: ", "Nächste Frist: ")}
+                <DeadlineNote deadline=d class_ok="muted" class_late="alert error"/>
             </p>
         }
     });
@@ -167,8 +191,12 @@ fn ReleaseView(p: Page, acts: Actions) -> impl IntoView {
         </section>
         <GatePanel title=lang.pick("Staging gate (T-12h)", "Staging-Gate (T-12h)") gate=p.staging.clone() testid="staging-gate"/>
         <GoNoGoPanel p=p.clone() acts/>
-        <ChecklistPanel items=p.checklist.clone() release_id=id closed=r.phase.is_final() acts/>
+        <ChecklistPanel items=p.checklist.clone() evidence=p.evidence.clone() release_id=id closed=r.phase.is_final() can_attach acts/>
+        {section("staging_gate")}
         <KnownIssuesPanel p=p.clone() acts is_owner_or_captain=captain_or_owner/>
+        {section("release")}
+        {section("post_release")}
+        <RetractedList items=p.evidence.clone()/>
         <section class="card">
             <h2>{lang.pick("Audit trail", "Protokoll")}</h2>
             <ul class="audit">
@@ -292,8 +320,10 @@ fn GoNoGoPanel(p: Page, acts: Actions) -> impl IntoView {
 #[component]
 fn ChecklistPanel(
     items: Vec<ChecklistItem>,
+    evidence: Vec<Evidence>,
     release_id: i64,
     closed: bool,
+    can_attach: bool,
     acts: Actions,
 ) -> impl IntoView {
     let lang = use_lang();
@@ -309,6 +339,14 @@ fn ChecklistPanel(
                         Lang::De => i.text_de.clone(),
                     };
                     let key = i.key.clone();
+                    let attached: Vec<Evidence> = evidence
+                        .iter()
+                        .filter(|e| e.item_key.as_deref() == Some(i.key.as_str()))
+                        .cloned()
+                        .collect();
+                    let block = view! {
+                        <EvidenceBlock release_id target=format!("item={}", i.key) items=attached can_attach/>
+                    };
                     let reason = i.reason.clone();
                     let note = i.note.clone();
                     let current = i.state;
@@ -336,6 +374,7 @@ fn ChecklistPanel(
                             </div>
                             {(!i.note.is_empty()).then(|| view! { <div class="muted">{i.note.clone()}</div> })}
                             <div>{i.links.iter().map(|l| view! { <a href=l.clone() rel="noopener noreferrer" target="_blank">{l.clone()}</a>" " }).collect_view()}</div>
+                            {block}
                             {form}
                         </li>
                     }

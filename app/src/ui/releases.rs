@@ -116,14 +116,8 @@ pub fn ReleasesPage() -> impl IntoView {
                                 <tbody>
                                     {list.into_iter().map(|row| {
                                         let r = row.release;
-                                        let deadline = row.deadline.map(|d| {
-                                            let class = if d.overdue { "badge warn" } else { "badge" };
-                                            view! {
-                                                <span class=class>
-                                                    {phase_label(lang, d.what)}" "{berlin_display(&d.due)}
-                                                    {d.overdue.then(|| lang.pick(" · overdue", " · überfällig"))}
-                                                </span>
-                                            }
+                                        let deadline = row.deadline.map(|d| view! {
+                                            <DeadlineNote deadline=d class_ok="badge" class_late="badge warn"/>
                                         });
                                         let blockers = row.blockers.len();
                                         let first = row.blockers.first().map(|b| blocker_text(lang, b));
@@ -181,5 +175,45 @@ pub fn NewReleasePage() -> impl IntoView {
                 <button type="submit" class="primary">{lang.pick("Create release", "Release anlegen")}</button>
             </ActionForm>
         </section>
+    }
+}
+
+/// The next deadline with a countdown that keeps ticking in the browser: which gate is due,
+/// when (Europe/Berlin), and how long is left or how long it is overdue.
+#[component]
+pub fn DeadlineNote(
+    deadline: crate::domain::release::Deadline,
+    class_ok: &'static str,
+    class_late: &'static str,
+) -> impl IntoView {
+    use crate::domain::release::Countdown;
+    let lang = use_lang();
+    let due = deadline.due;
+    // The server's clock renders the page; the browser's counts on after hydration.
+    let now = RwSignal::new(deadline.as_of);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let tick = move || {
+            if let Some(t) = chrono::DateTime::from_timestamp_millis(js_sys::Date::now() as i64) {
+                now.set(t);
+            }
+        };
+        tick();
+        let handle = set_interval_with_handle(tick, std::time::Duration::from_secs(15)).ok();
+        on_cleanup(move || {
+            if let Some(h) = handle {
+                h.clear();
+            }
+        });
+    });
+    let countdown = move || Countdown::between(due, now.get());
+    view! {
+        <span
+            class=move || if countdown().overdue { class_late } else { class_ok }
+            data-deadline=due.to_rfc3339()
+        >
+            {phase_label(lang, deadline.what)}" · "{berlin_display(&due)}" · "
+            <span class="countdown">{move || countdown().text(lang)}</span>
+        </span>
     }
 }

@@ -3,6 +3,7 @@
 
 mod accounts;
 pub mod error;
+pub mod evidence;
 mod openapi;
 mod releases;
 mod templates;
@@ -21,6 +22,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(accounts::router())
         .merge(releases::router())
+        .merge(evidence::router())
         .merge(templates::router())
         .route("/openapi.json", axum::routing::get(openapi::document))
         .fallback(|| async { ApiError::not_found() })

@@ -6,7 +6,7 @@ use app::services::Actor;
 use reqwest::header::{HeaderMap, HeaderValue, COOKIE, SET_COOKIE};
 use reqwest::{Client, Response};
 use serde_json::{json, Value};
-use shipgate_server::config::{LogFormat, LogSettings, Settings};
+use shipgate_server::config::{LogFormat, LogSettings, Settings, StorageSettings};
 use shipgate_server::startup::{Application, SESSION_COOKIE};
 use sqlx::PgPool;
 use std::net::SocketAddr;
@@ -29,7 +29,32 @@ pub fn settings(database_url: &str) -> Settings {
             level: tracing::Level::WARN,
             format: LogFormat::Text,
         },
+        storage: StorageSettings::Local {
+            dir: scratch_dir("evidence"),
+        },
+        evidence_max_bytes: 100_000_000,
     }
+}
+
+/// A fresh, empty folder under the system's temp dir.
+pub fn scratch_dir(what: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "shipgate-test-{what}-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as u64;
+    (nanos << 16) ^ N.fetch_add(1, Ordering::SeqCst)
 }
 
 pub async fn spawn_app(pool: PgPool) -> TestApp {
@@ -140,4 +165,36 @@ pub async fn error_code(resp: Response) -> String {
         "error.message in {body}"
     );
     code
+}
+
+/// The URL of the test's own database (same server as DATABASE_URL, fresh database).
+pub async fn database_url(pool: &PgPool) -> String {
+    let name: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL for the tests");
+    let base = base.split('?').next().unwrap();
+    let server = &base[..base.rfind('/').unwrap()];
+    format!("{server}/{name}")
+}
+
+pub fn shipgate(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_shipgate"));
+    cmd.args(args)
+        .env_remove("DATABASE_URL")
+        .env("LOG_LEVEL", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("shipgate runs");
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        std::io::Write::write_all(&mut input, text.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
 }

@@ -373,3 +373,21 @@ fn deadlines_count_back_from_the_window() {
         assert_eq!(next_deadline(p, start, t(0)), None);
     }
 }
+
+#[test]
+fn countdowns_speak_in_the_two_largest_units() {
+    use crate::i18n::Lang;
+    let due = t(24);
+    let c = Countdown::between(due, due - Duration::minutes(3 * 60 + 12));
+    assert_eq!(c.text(Lang::En), "in 3 h 12 min");
+    assert_eq!(c.text(Lang::De), "in 3 Std. 12 Min.");
+    let c = Countdown::between(due, due - Duration::hours(51) - Duration::minutes(5));
+    assert_eq!(c.text(Lang::En), "in 2 d 3 h");
+    // 59 seconds left is still a minute left; due is not yet overdue.
+    let c = Countdown::between(due, due - Duration::seconds(59));
+    assert_eq!((c.overdue, c.text(Lang::En).as_str()), (false, "in 1 min"));
+    assert!(!Countdown::between(due, due).overdue);
+    let c = Countdown::between(due, due + Duration::minutes(20) + Duration::seconds(30));
+    assert_eq!(c.text(Lang::En), "overdue by 20 min");
+    assert_eq!(c.text(Lang::De), "seit 20 Min. überfällig");
+}

@@ -1,0 +1,107 @@
+//! Server functions for evidence in the UI: retracting, and reading logs in the viewer.
+//! Uploads and downloads stream through the REST API (`/api/v1/…/evidence`).
+
+use crate::domain::evidence::Evidence;
+use crate::domain::logs::{Level, LogHit, LogLine};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    pub use crate::actions::ssr_support::*;
+}
+
+/// Lines shown per page of the log viewer.
+pub const LOG_PAGE_LINES: u64 = 500;
+/// Search hits shown at most.
+pub const LOG_MAX_HITS: usize = 200;
+
+/// One page of the log viewer.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct LogPage {
+    pub evidence: Evidence,
+    pub viewable: bool,
+    pub total_lines: u64,
+    pub from: u64,
+    pub lines: Vec<LogLine>,
+    /// ERROR and WARN lines (the first few thousand), for jumping.
+    pub marks: Vec<(u64, Level)>,
+    pub query: String,
+    pub hits: Vec<LogHit>,
+    pub more_hits: bool,
+}
+
+#[server]
+pub async fn retract_evidence(
+    release_id: i64,
+    evidence_id: i64,
+    reason: String,
+) -> Result<(), ServerFnError> {
+    let actor = ssr::actor()?;
+    crate::services::evidence::retract(
+        &ssr::state().pool,
+        &actor,
+        release_id,
+        evidence_id,
+        &reason,
+    )
+    .await
+    .map_err(ssr::fail)?;
+    Ok(())
+}
+
+#[server]
+pub async fn load_log_page(
+    release_id: i64,
+    evidence_id: i64,
+    from: u64,
+    query: String,
+) -> Result<LogPage, ServerFnError> {
+    use crate::services::{evidence, logs};
+    ssr::current_user()?;
+    let state = ssr::state();
+    let (e, key) = evidence::locate(&state.pool, Some(release_id), evidence_id)
+        .await
+        .map_err(ssr::fail)?;
+    let query: String = query.trim().chars().take(200).collect();
+    if !logs::viewable(&e) {
+        return Ok(LogPage {
+            evidence: e,
+            viewable: false,
+            total_lines: 0,
+            from: 0,
+            lines: Vec::new(),
+            marks: Vec::new(),
+            query,
+            hits: Vec::new(),
+            more_hits: false,
+        });
+    }
+    let ix = state
+        .log_indexes
+        .index(&state.storage, &e, &key)
+        .await
+        .map_err(ssr::fail)?;
+    let from = from.min(ix.total_lines.saturating_sub(1));
+    let lines = logs::lines(&state.storage, &ix, &e, &key, from, LOG_PAGE_LINES)
+        .await
+        .map_err(ssr::fail)?;
+    let (hits, more_hits) = if query.is_empty() {
+        (Vec::new(), false)
+    } else {
+        logs::search(&state.storage, &e, &key, &query, LOG_MAX_HITS)
+            .await
+            .map_err(ssr::fail)?
+    };
+    Ok(LogPage {
+        evidence: e,
+        viewable: true,
+        total_lines: ix.total_lines,
+        from,
+        lines,
+        marks: ix.marks.iter().take(5000).copied().collect(),
+        query,
+        hits,
+        more_hits,
+    })
+}

@@ -1,0 +1,220 @@
+//! Where evidence bytes live: a local folder or an S3-compatible bucket, through
+//! `object_store`. Uploads stream through in parts while being hashed; nothing is ever held
+//! whole in memory, and an upload that fails or is too large leaves no object behind.
+
+use crate::domain::evidence::{sniff, Sniffed, SNIFF_LEN};
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::{GetOptions, GetRange, GetResult, ObjectStore, PutPayload, WriteMultipart};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use std::ops::Range;
+use std::sync::Arc;
+
+/// Parts are cut at 5 MiB (S3's smallest part) and at most two are in flight: an upload
+/// holds about 15 MiB whatever its size.
+const PART_BYTES: usize = 5 * 1024 * 1024;
+const PARTS_IN_FLIGHT: usize = 2;
+
+/// Where evidence files are kept (`FILE_STORAGE_MODE`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StorageSettings {
+    /// `local`: a folder (`FILE_STORAGE_DIR`, default `data/evidence`).
+    Local { dir: std::path::PathBuf },
+    /// `s3`: a bucket on AWS or an S3-compatible server (`S3_ENDPOINT_URL`).
+    S3 {
+        region: String,
+        access_key_id: String,
+        secret_access_key: String,
+        bucket: String,
+        endpoint: Option<String>,
+    },
+}
+
+#[derive(Clone)]
+pub struct Storage {
+    store: Arc<dyn ObjectStore>,
+    /// The largest upload accepted, in bytes.
+    pub max_bytes: u64,
+    /// "local /var/lib/shipgate/evidence" or "s3 bucket-name", for logs.
+    pub label: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    #[error("the file is larger than {max} bytes")]
+    TooLarge { max: u64 },
+    #[error("the upload was cut off: {0}")]
+    Body(String),
+    #[error("storage: {0}")]
+    Store(#[from] object_store::Error),
+}
+
+/// What was stored: the generated key, the bytes' hash and size, and their type.
+#[derive(Clone, Debug)]
+pub struct Stored {
+    pub key: String,
+    pub sha256: String,
+    pub size: u64,
+    pub sniffed: Sniffed,
+}
+
+impl std::fmt::Debug for Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Storage({})", self.label)
+    }
+}
+
+impl Storage {
+    pub fn from_settings(settings: &StorageSettings, max_bytes: u64) -> Result<Storage, String> {
+        let (store, label): (Arc<dyn ObjectStore>, String) = match settings {
+            StorageSettings::Local { dir } => {
+                let problem =
+                    |e: &dyn std::fmt::Display| format!("FILE_STORAGE_DIR {}: {e}", dir.display());
+                std::fs::create_dir_all(dir).map_err(|e| problem(&e))?;
+                (
+                    Arc::new(LocalFileSystem::new_with_prefix(dir).map_err(|e| problem(&e))?),
+                    format!("local {}", dir.display()),
+                )
+            }
+            StorageSettings::S3 {
+                region,
+                access_key_id,
+                secret_access_key,
+                bucket,
+                endpoint,
+            } => {
+                let mut b = AmazonS3Builder::new()
+                    .with_region(region)
+                    .with_access_key_id(access_key_id)
+                    .with_secret_access_key(secret_access_key)
+                    .with_bucket_name(bucket);
+                if let Some(endpoint) = endpoint {
+                    b = b
+                        .with_endpoint(endpoint)
+                        .with_allow_http(endpoint.starts_with("http://"))
+                        .with_virtual_hosted_style_request(false);
+                }
+                let s3 = b.build().map_err(|e| format!("S3 storage: {e}"))?;
+                (Arc::new(s3), format!("s3 {bucket}"))
+            }
+        };
+        Ok(Storage {
+            store,
+            max_bytes,
+            label,
+        })
+    }
+
+    /// A fresh key for a release's upload; never derived from anything a client sent.
+    pub fn new_key(release_id: i64) -> String {
+        let mut raw = [0u8; 16];
+        rand::thread_rng().fill_bytes(&mut raw);
+        format!("evidence/{release_id}/{}", hex::encode(raw))
+    }
+
+    /// Streams `body` into a new object at `key`, hashing it on the way. Too large, cut
+    /// off, or refused by the store: the partial upload is aborted and nothing remains.
+    pub async fn put_stream<S, E>(&self, key: &str, mut body: S) -> Result<Stored, UploadError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let path = Path::from(key);
+        let upload = self.store.put_multipart(&path).await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        let mut head: Vec<u8> = Vec::with_capacity(SNIFF_LEN);
+        let failure = loop {
+            let chunk = match body.next().await {
+                None => break None,
+                Some(Ok(c)) => c,
+                Some(Err(e)) => break Some(UploadError::Body(e.to_string())),
+            };
+            size += chunk.len() as u64;
+            if size > self.max_bytes {
+                break Some(UploadError::TooLarge {
+                    max: self.max_bytes,
+                });
+            }
+            if head.len() < SNIFF_LEN {
+                let take = (SNIFF_LEN - head.len()).min(chunk.len());
+                head.extend_from_slice(&chunk[..take]);
+            }
+            hasher.update(&chunk);
+            if let Err(e) = writer.wait_for_capacity(PARTS_IN_FLIGHT).await {
+                break Some(e.into());
+            }
+            writer.put(chunk);
+        };
+        if let Some(e) = failure {
+            let _ = writer.abort().await;
+            return Err(e);
+        }
+        writer.finish().await?;
+        Ok(Stored {
+            key: key.to_string(),
+            sha256: hex::encode(hasher.finalize()),
+            size,
+            sniffed: sniff(&head, size as usize <= head.len()),
+        })
+    }
+
+    /// The object's bytes, or a range of them (end exclusive), as a stream.
+    pub async fn get(
+        &self,
+        key: &str,
+        range: Option<Range<u64>>,
+    ) -> object_store::Result<GetResult> {
+        let options = GetOptions {
+            range: range.map(GetRange::Bounded),
+            ..Default::default()
+        };
+        self.store.get_opts(&Path::from(key), options).await
+    }
+
+    /// A small object whole (thumbnails, images to make thumbnails of).
+    pub async fn read(&self, key: &str) -> object_store::Result<Bytes> {
+        self.store.get(&Path::from(key)).await?.bytes().await
+    }
+
+    pub async fn put_small(&self, key: &str, bytes: Vec<u8>) -> object_store::Result<()> {
+        self.store
+            .put(&Path::from(key), PutPayload::from(bytes))
+            .await
+            .map(|_| ())
+    }
+
+    /// Removes an object; used only to undo an upload whose metadata could not be saved.
+    pub async fn delete(&self, key: &str) -> object_store::Result<()> {
+        self.store.delete(&Path::from(key)).await
+    }
+
+    /// Reads an object through and returns its sha256 and size.
+    pub async fn rehash(&self, key: &str) -> object_store::Result<(String, u64)> {
+        let mut stream = self.store.get(&Path::from(key)).await?.into_stream();
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            size += chunk.len() as u64;
+            hasher.update(&chunk);
+        }
+        Ok((hex::encode(hasher.finalize()), size))
+    }
+
+    /// Every key under a prefix (tests use it to prove nothing was left behind).
+    pub async fn keys(&self, prefix: &str) -> object_store::Result<Vec<String>> {
+        let prefix = Path::from(prefix);
+        let mut list = self.store.list(Some(&prefix));
+        let mut keys = Vec::new();
+        while let Some(meta) = list.next().await {
+            keys.push(meta?.location.to_string());
+        }
+        Ok(keys)
+    }
+}

@@ -1,0 +1,475 @@
+//! Evidence on the release page: attach (file picker, drag and drop, pasted screenshots,
+//! each upload with a progress bar), a thumbnail gallery with a lightbox, logs and files,
+//! and retracting. Without JavaScript the picker posts a plain form and the thumbnails
+//! link to the full image.
+
+use super::use_lang;
+use crate::actions::error_text;
+use crate::domain::evidence::{human_size, Evidence, Kind};
+use crate::evidence_actions::RetractEvidence;
+use crate::i18n::Lang;
+use leptos::prelude::*;
+
+/// One file on its way up.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Upload {
+    pub name: String,
+    pub loaded: f64,
+    pub total: f64,
+    pub done: bool,
+    pub error: Option<String>,
+}
+
+/// What the release page shares with every evidence block: the open lightbox, uploads in
+/// flight, a counter that moves when an upload lands (the page reloads its data on it),
+/// and the retract action.
+#[derive(Clone, Copy)]
+pub struct EvidenceCtx {
+    pub lightbox: RwSignal<Option<(String, String)>>,
+    pub uploads: RwSignal<Vec<(String, Upload)>>,
+    pub landed: RwSignal<u32>,
+    pub retract: ServerAction<RetractEvidence>,
+}
+
+impl EvidenceCtx {
+    pub fn new() -> Self {
+        EvidenceCtx {
+            lightbox: RwSignal::new(None),
+            uploads: RwSignal::new(Vec::new()),
+            landed: RwSignal::new(0),
+            retract: ServerAction::new(),
+        }
+    }
+}
+
+impl Default for EvidenceCtx {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+pub fn file_url(e: &Evidence) -> String {
+    format!("/api/v1/releases/{}/evidence/{}", e.release_id, e.id)
+}
+
+/// Where uploads for a target go; `target` is `item=<key>` or `section=<name>`.
+fn upload_url(release_id: i64, target: &str) -> String {
+    format!("/api/v1/releases/{release_id}/evidence?{target}")
+}
+
+/// The evidence attached to one target, and (for workers) the way to add more.
+#[component]
+pub fn EvidenceBlock(
+    release_id: i64,
+    /// `item=<key>` or `section=<name>`.
+    target: String,
+    items: Vec<Evidence>,
+    can_attach: bool,
+) -> impl IntoView {
+    let lang = use_lang();
+    let ctx = expect_context::<EvidenceCtx>();
+    let live: Vec<Evidence> = items.into_iter().filter(|e| !e.is_retracted()).collect();
+    let images: Vec<Evidence> = live
+        .iter()
+        .filter(|e| e.kind == Kind::Image)
+        .cloned()
+        .collect();
+    let others: Vec<Evidence> = live
+        .iter()
+        .filter(|e| e.kind != Kind::Image)
+        .cloned()
+        .collect();
+    let gallery = (!images.is_empty()).then(|| {
+        view! {
+            <ul class="gallery">
+                {images.into_iter().map(|e| {
+                    let full = file_url(&e);
+                    let thumb = format!("{full}/thumbnail");
+                    let name = e.filename.clone();
+                    let open = (full.clone(), name.clone());
+                    view! {
+                        <li data-evidence=e.id>
+                            <a href=full.clone() class="thumb" target="_blank"
+                                on:click=move |ev| {
+                                    ev.prevent_default();
+                                    ctx.lightbox.set(Some(open.clone()));
+                                }>
+                                <img src=thumb alt=name.clone() loading="lazy" width="160"/>
+                            </a>
+                            <small class="muted">{name}</small>
+                            <RetractForm e=e.clone() can=can_attach/>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        }
+    });
+    let files = (!others.is_empty()).then(|| {
+        view! {
+            <ul class="files">
+                {others.into_iter().map(|e| {
+                    let url = file_url(&e);
+                    let viewer = (e.kind == Kind::Log && e.inline())
+                        .then(|| format!("/releases/{}/evidence/{}", e.release_id, e.id));
+                    view! {
+                        <li data-evidence=e.id>
+                            {match viewer {
+                                Some(v) => view! { <a href=v class="log-link">{e.filename.clone()}</a> }.into_any(),
+                                None => view! { <a href=url.clone() download="">{e.filename.clone()}</a> }.into_any(),
+                            }}
+                            <small class="muted">" · "{human_size(e.size)}" · "
+                                <a href=url download="">{lang.pick("download", "herunterladen")}</a>
+                            </small>
+                            <RetractForm e=e.clone() can=can_attach/>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        }
+    });
+    view! {
+        <div class="evidence">
+            {gallery}
+            {files}
+            {can_attach.then(|| view! { <Attach release_id target=target.clone()/> })}
+        </div>
+    }
+}
+
+#[component]
+fn RetractForm(e: Evidence, can: bool) -> impl IntoView {
+    let lang = use_lang();
+    let ctx = expect_context::<EvidenceCtx>();
+    can.then(|| {
+        view! {
+            <details class="retract">
+                <summary>{lang.pick("Retract", "Zurückziehen")}</summary>
+                <ActionForm action=ctx.retract attr:class="row">
+                    <input type="hidden" name="release_id" value=e.release_id/>
+                    <input type="hidden" name="evidence_id" value=e.id/>
+                    <input type="text" name="reason" required
+                        placeholder=lang.pick("Why is it retracted?", "Warum zurückziehen?")
+                        aria-label=lang.pick("Reason", "Grund")/>
+                    <button type="submit" class="danger">{lang.pick("Retract", "Zurückziehen")}</button>
+                </ActionForm>
+            </details>
+        }
+    })
+}
+
+/// The attach area: a plain multipart form (works without JavaScript), enhanced in the
+/// browser with drag and drop, pasting and per-file progress.
+#[component]
+// On the server the upload closure captures nothing and is Copy; in the browser it is not.
+#[allow(clippy::clone_on_copy)]
+fn Attach(release_id: i64, target: String) -> impl IntoView {
+    let lang = use_lang();
+    let ctx = expect_context::<EvidenceCtx>();
+    let url = upload_url(release_id, &target);
+    let action = format!("{url}&return=/releases/{release_id}");
+    let dragging = RwSignal::new(false);
+    let mine = target.clone();
+    let progress = move || {
+        ctx.uploads
+            .get()
+            .into_iter()
+            .filter(|(t, _)| *t == mine)
+            .map(|(_, u)| {
+                let pct = if u.total > 0.0 { u.loaded / u.total * 100.0 } else { 0.0 };
+                view! {
+                    <li class="upload" data-done=u.done.to_string()>
+                        <span>{u.name.clone()}</span>
+                        <progress max="100" value=if u.done { 100.0 } else { pct }></progress>
+                        {u.error.clone().map(|e| view! { <span class="alert error" role="alert">{e}</span> })}
+                    </li>
+                }
+            })
+            .collect_view()
+    };
+    #[allow(unused_variables)]
+    let start = {
+        let url = url.clone();
+        let target = target.clone();
+        move |files: Vec<BrowserFile>| {
+            #[cfg(feature = "hydrate")]
+            for f in files {
+                browser::upload(url.clone(), target.clone(), f, ctx, lang);
+            }
+        }
+    };
+    let on_drop = {
+        let start = start.clone();
+        move |ev: leptos::ev::DragEvent| {
+            ev.prevent_default();
+            dragging.set(false);
+            #[cfg(feature = "hydrate")]
+            start(browser::files_of_drop(&ev));
+            #[cfg(not(feature = "hydrate"))]
+            let _ = (&ev, &start);
+        }
+    };
+    let on_paste = {
+        let start = start.clone();
+        move |ev: leptos::ev::ClipboardEvent| {
+            #[cfg(feature = "hydrate")]
+            {
+                let files = browser::files_of_paste(&ev);
+                if !files.is_empty() {
+                    ev.prevent_default();
+                    start(files);
+                }
+            }
+            #[cfg(not(feature = "hydrate"))]
+            let _ = (&ev, &start);
+        }
+    };
+    let on_pick = {
+        let start = start.clone();
+        move |ev: leptos::ev::Event| {
+            #[cfg(feature = "hydrate")]
+            start(browser::files_of_input(&ev));
+            #[cfg(not(feature = "hydrate"))]
+            let _ = (&ev, &start);
+        }
+    };
+    view! {
+        <form method="post" enctype="multipart/form-data" action=action
+            class=move || if dragging.get() { "dropzone dragging" } else { "dropzone" }
+            tabindex="0"
+            data-target=target.clone()
+            on:dragover=move |ev: leptos::ev::DragEvent| { ev.prevent_default(); dragging.set(true); }
+            on:dragleave=move |_| dragging.set(false)
+            on:drop=on_drop
+            on:paste=on_paste
+        >
+            <label class="muted">
+                {lang.pick("Attach evidence: drop files here, paste a screenshot, or ", "Nachweis anhängen: Dateien hierher ziehen, Screenshot einfügen oder ")}
+                <input type="file" name="file" multiple on:change=on_pick/>
+            </label>
+            <noscript><button type="submit">{lang.pick("Upload", "Hochladen")}</button></noscript>
+            <ul class="uploads">{progress}</ul>
+        </form>
+    }
+}
+
+/// A file the browser handed over (a `web_sys::File` in the browser; nothing on the server).
+#[cfg(feature = "hydrate")]
+pub type BrowserFile = web_sys::File;
+#[cfg(not(feature = "hydrate"))]
+pub type BrowserFile = ();
+
+/// The full-size image over the page; Escape or a click closes it.
+#[component]
+pub fn Lightbox() -> impl IntoView {
+    let lang = use_lang();
+    let ctx = expect_context::<EvidenceCtx>();
+    let close = move |_| ctx.lightbox.set(None);
+    #[cfg(feature = "hydrate")]
+    {
+        let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+            if ev.key() == "Escape" {
+                ctx.lightbox.set(None);
+            }
+        });
+        on_cleanup(move || handle.remove());
+    }
+    move || {
+        ctx.lightbox.get().map(|(url, name)| {
+            view! {
+                <div class="lightbox" role="dialog" aria-modal="true" aria-label=name.clone() on:click=close>
+                    <figure on:click=|ev| ev.stop_propagation()>
+                        <img src=url.clone() alt=name.clone()/>
+                        <figcaption>{name.clone()}" · "<a href=url download="">{lang.pick("download", "herunterladen")}</a></figcaption>
+                    </figure>
+                    <button type="button" class="close" aria-label=lang.pick("Close", "Schließen") on:click=close>"×"</button>
+                </div>
+            }
+        })
+    }
+}
+
+/// Retracted evidence, kept visible for the record.
+#[component]
+pub fn RetractedList(items: Vec<Evidence>) -> impl IntoView {
+    let lang = use_lang();
+    let retracted: Vec<Evidence> = items.into_iter().filter(|e| e.is_retracted()).collect();
+    (!retracted.is_empty()).then(|| {
+        view! {
+            <details class="card" data-testid="retracted-evidence">
+                <summary>{lang.pick("Retracted evidence", "Zurückgezogene Nachweise")}" ("{retracted.len()}")"</summary>
+                <ul>
+                    {retracted.into_iter().map(|e| view! {
+                        <li>
+                            <a href=file_url(&e) download="">{e.filename.clone()}</a>
+                            <small class="muted">" · "{e.retracted_by.clone().unwrap_or_default()}": "{e.retract_reason.clone().unwrap_or_default()}</small>
+                        </li>
+                    }).collect_view()}
+                </ul>
+            </details>
+        }
+    })
+}
+
+/// The retract action's refusal, if any, in the reader's language.
+pub fn retract_failure(ctx: EvidenceCtx) -> impl Fn() -> Option<AnyView> {
+    move || {
+        ctx.retract
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| view! { <p class="alert error" role="alert">{error_text(&e)}</p> }.into_any())
+    }
+}
+
+#[cfg(feature = "hydrate")]
+mod browser {
+    use super::{EvidenceCtx, Upload};
+    use crate::i18n::Lang;
+    use leptos::prelude::*;
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::JsCast;
+
+    fn list(files: Option<web_sys::FileList>) -> Vec<web_sys::File> {
+        let Some(files) = files else {
+            return Vec::new();
+        };
+        (0..files.length()).filter_map(|i| files.get(i)).collect()
+    }
+
+    pub fn files_of_drop(ev: &web_sys::DragEvent) -> Vec<web_sys::File> {
+        list(ev.data_transfer().and_then(|d| d.files()))
+    }
+
+    pub fn files_of_paste(ev: &web_sys::ClipboardEvent) -> Vec<web_sys::File> {
+        list(ev.clipboard_data().and_then(|d| d.files()))
+    }
+
+    pub fn files_of_input(ev: &web_sys::Event) -> Vec<web_sys::File> {
+        let input = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok());
+        let files = list(input.as_ref().and_then(|i| i.files()));
+        if let Some(i) = input {
+            i.set_value("");
+        }
+        files
+    }
+
+    fn error_message(text: Option<String>, status: u16, lang: Lang) -> String {
+        text.and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
+            .unwrap_or_else(|| match status {
+                0 => lang
+                    .pick(
+                        "The connection was lost; nothing was stored.",
+                        "Die Verbindung ist abgerissen; nichts wurde gespeichert.",
+                    )
+                    .to_string(),
+                413 => lang
+                    .pick("The file is too large.", "Die Datei ist zu groß.")
+                    .to_string(),
+                _ => format!(
+                    "{} {status}",
+                    lang.pick("Upload failed:", "Hochladen fehlgeschlagen:")
+                ),
+            })
+    }
+
+    /// Sends one file with its own progress bar; the page reloads its data when it lands.
+    pub fn upload(url: String, target: String, file: web_sys::File, ctx: EvidenceCtx, lang: Lang) {
+        let name = file.name();
+        let idx = {
+            let mut i = 0;
+            ctx.uploads.update(|u| {
+                i = u.len();
+                u.push((
+                    target,
+                    Upload {
+                        name: name.clone(),
+                        loaded: 0.0,
+                        total: file.size(),
+                        done: false,
+                        error: None,
+                    },
+                ))
+            });
+            i
+        };
+        let fail = move |msg: String| {
+            ctx.uploads.update(|u| {
+                if let Some((_, row)) = u.get_mut(idx) {
+                    row.error = Some(msg);
+                }
+            })
+        };
+        let Ok(xhr) = web_sys::XmlHttpRequest::new() else {
+            return fail("XMLHttpRequest".into());
+        };
+        let Ok(form) = web_sys::FormData::new() else {
+            return fail("FormData".into());
+        };
+        if form
+            .append_with_blob_and_filename("file", &file, &name)
+            .is_err()
+            || xhr.open_with_async("POST", &url, true).is_err()
+        {
+            return fail(
+                lang.pick("Upload failed.", "Hochladen fehlgeschlagen.")
+                    .into(),
+            );
+        }
+        let progress =
+            Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| {
+                ctx.uploads.update(|u| {
+                    if let Some((_, row)) = u.get_mut(idx) {
+                        row.loaded = e.loaded();
+                        if e.length_computable() {
+                            row.total = e.total();
+                        }
+                    }
+                })
+            });
+        if let Ok(up) = xhr.upload() {
+            up.set_onprogress(Some(progress.as_ref().unchecked_ref()));
+        }
+        progress.forget();
+        let x = xhr.clone();
+        let done = Closure::<dyn FnMut()>::new(move || {
+            let status = x.status().unwrap_or(0);
+            if (200..300).contains(&status) {
+                ctx.uploads.update(|u| {
+                    if let Some((_, row)) = u.get_mut(idx) {
+                        row.done = true;
+                    }
+                });
+                ctx.landed.update(|n| *n += 1);
+            } else {
+                fail(error_message(
+                    x.response_text().ok().flatten(),
+                    status,
+                    lang,
+                ));
+            }
+        });
+        xhr.set_onloadend(Some(done.as_ref().unchecked_ref()));
+        done.forget();
+        if xhr.send_with_opt_form_data(Some(&form)).is_err() {
+            fail(
+                lang.pick("Upload failed.", "Hochladen fehlgeschlagen.")
+                    .into(),
+            );
+        }
+    }
+}
+
+/// The label of a section evidence can be attached to.
+pub fn section_title(lang: Lang, section: &str) -> &'static str {
+    match section {
+        "staging_gate" => lang.pick("Staging-run evidence", "Nachweise zum Staging-Run"),
+        "post_release" => lang.pick(
+            "Post-release documentation",
+            "Dokumentation nach dem Release",
+        ),
+        _ => lang.pick("Release evidence", "Nachweise zum Release"),
+    }
+}
