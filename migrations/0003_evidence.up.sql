@@ -10,6 +10,7 @@ CREATE TABLE evidence (
     item_key       TEXT,
     storage_key    TEXT NOT NULL UNIQUE,
     filename       TEXT NOT NULL CHECK (length(filename) BETWEEN 1 AND 255),
+    original_name  TEXT NOT NULL,
     size           BIGINT NOT NULL CHECK (size >= 0),
     content_type   TEXT NOT NULL,
     kind           TEXT NOT NULL CHECK (kind IN ('image', 'log', 'file')),

@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! Shipgate's Leptos crate: the UI, the shared domain, server functions and, on the
 //! server, the services they call.
 

@@ -115,23 +115,25 @@ pub async fn create_release(
 #[server]
 pub async fn load_release_details(id: i64) -> Result<ReleaseDetails, ServerFnError> {
     use crate::domain::release::next_deadline;
-    use crate::services::{audit, releases};
     ssr::current_user()?;
-    let pool = ssr::state().pool;
+    let state = ssr::state();
     let now = chrono::Utc::now();
-    let mut conn = pool.acquire().await.map_err(|e| ssr::fail(e.into()))?;
-    let snap = releases::snapshot(&mut conn, id).await.map_err(ssr::fail)?;
-    drop(conn);
+    let view = state
+        .release_views
+        .get(&state.pool, id)
+        .await
+        .map_err(ssr::fail)?;
+    let (snap, hash) = (&view.snapshot, view.content_hash.as_str());
     Ok(ReleaseDetails {
         deadline: next_deadline(snap.release.phase, snap.release.window_start, now),
-        sign_offs: snap.sign_off_views(),
+        sign_offs: snap.sign_off_views_for(hash),
         staging: snap.staging_gate(),
-        go_live: snap.go_live_gate(now),
-        audit: audit::for_release(&pool, id, 50).await.map_err(ssr::fail)?,
-        release: snap.release,
-        checklist: snap.checklist,
-        known_issues: snap.known_issues,
-        evidence: snap.evidence,
+        go_live: snap.go_live_gate_for(hash, now),
+        audit: view.audit.clone(),
+        release: snap.release.clone(),
+        checklist: snap.checklist.clone(),
+        known_issues: snap.known_issues.clone(),
+        evidence: snap.evidence.clone(),
     })
 }
 

@@ -31,6 +31,8 @@ pub struct AppState {
     pub auth_cache: Arc<crate::services::auth_cache::AuthCache>,
     /// Where evidence bytes live.
     pub storage: crate::services::storage::Storage,
+    /// The release page's data per release, while unchanged.
+    pub release_views: Arc<crate::services::page_cache::ReleaseViews>,
     /// Line indexes of logs being viewed.
     pub log_indexes: Arc<crate::services::logs::LogIndexes>,
 }

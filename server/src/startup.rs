@@ -65,6 +65,7 @@ pub fn state(settings: &Settings, pool: PgPool) -> anyhow::Result<AppState> {
         auth_cache: Arc::default(),
         storage,
         log_indexes: Arc::default(),
+        release_views: Arc::default(),
     })
 }
 

@@ -322,22 +322,34 @@ async fn oversize_on_s3_leaves_nothing(pool: PgPool) {
     oversize_leaves_nothing(&s).await;
 }
 
-#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
-async fn an_upload_cut_off_midway_leaves_nothing(pool: PgPool) {
-    let s = setup(pool).await;
+async fn cut_off_leaves_nothing(s: &Setup, sent: usize) {
     let mut conn = tokio::net::TcpStream::connect(s.app.addr).await.unwrap();
     let head = format!(
-        "POST /api/v1/releases/{}/evidence?filename=cut.log HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Length: 400000\r\n\r\n",
-        s.release, s.token
+        "POST /api/v1/releases/{}/evidence?filename=cut.log HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Length: {}\r\n\r\n",
+        s.release,
+        s.token,
+        sent * 2
     );
     conn.write_all(head.as_bytes()).await.unwrap();
-    conn.write_all(&vec![b'z'; 150_000]).await.unwrap();
+    conn.write_all(&vec![b'z'; sent]).await.unwrap();
     conn.flush().await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     drop(conn);
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(s.rows().await, 0);
     assert_eq!(s.objects().await, Vec::<String>::new());
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn an_upload_cut_off_midway_leaves_nothing(pool: PgPool) {
+    cut_off_leaves_nothing(&setup(pool).await, 150_000).await;
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn an_upload_to_s3_cut_off_after_a_part_leaves_nothing(pool: PgPool) {
+    let s = setup_with(pool, s3_storage().await, 100_000_000).await;
+    // More than one 5 MiB part has gone up when the connection drops.
+    cut_off_leaves_nothing(&s, 7_000_000).await;
 }
 
 #[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
@@ -408,6 +420,21 @@ async fn file_names_are_sanitized(pool: PgPool) {
             assert_eq!(stored, expected);
         }
     }
+    // The name as sent is kept for the record.
+    let list: Vec<Value> = client()
+        .get(
+            s.app
+                .url(&format!("/api/v1/releases/{}/evidence", s.release)),
+        )
+        .bearer_auth(&s.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list[0]["original_name"], "../../etc/passwd");
+    assert_eq!(list[2]["original_name"], "invoice\u{202E}gpj.exe");
     // Storage keys never come from names.
     assert!(s
         .objects()

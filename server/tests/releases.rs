@@ -852,6 +852,26 @@ async fn route_by_role_matrix(pool: PgPool) {
             "acoe",
         ),
         (Method::GET, r("/audit"), json!(null), "acoev"),
+        (Method::GET, r("/evidence"), json!(null), "acoev"),
+        (
+            Method::POST,
+            r("/evidence?filename=matrix.log"),
+            json!({ "line": "INFO ok" }),
+            "acoe",
+        ),
+        (Method::GET, r("/evidence/1"), json!(null), "acoev"),
+        (
+            Method::GET,
+            "/api/v1/evidence/1".into(),
+            json!(null),
+            "acoev",
+        ),
+        (
+            Method::POST,
+            r("/evidence/1/retract"),
+            json!({ "reason": "matrix" }),
+            "acoe",
+        ),
         (
             Method::POST,
             r("/phase"),

@@ -147,6 +147,11 @@ fn looks_like_markup(head: &[u8]) -> bool {
         .any(|m| t.contains(m))
 }
 
+/// A client's file name as recorded: NUL cannot be stored, length is bounded.
+pub fn recorded_name(raw: &str) -> String {
+    raw.chars().filter(|c| *c != '\0').take(1000).collect()
+}
+
 /// The longest file name kept, in bytes.
 pub const MAX_FILENAME_BYTES: usize = 255;
 
@@ -201,7 +206,10 @@ pub struct Evidence {
     pub release_id: i64,
     pub attached_to: AttachedTo,
     pub item_key: Option<String>,
+    /// The name shown and offered for download ([`sanitize_filename`]).
     pub filename: String,
+    /// The name as the client sent it, for the record (NUL removed, at most 1000 chars).
+    pub original_name: String,
     pub size: i64,
     pub content_type: String,
     pub kind: Kind,

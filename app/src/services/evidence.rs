@@ -78,6 +78,7 @@ pub struct NewEvidence {
     pub target: Target,
     pub storage_key: String,
     pub filename: String,
+    pub original_name: String,
     pub size: i64,
     pub content_type: String,
     pub kind: Kind,
@@ -96,15 +97,17 @@ pub async fn record(
     let release_id = new.target.release_id;
     lock(&mut tx, release_id, None).await?;
     let id = sqlx::query_scalar!(
-        "INSERT INTO evidence (release_id, attached_to, item_key, storage_key, filename, size,
-                               content_type, kind, claimed_type, sha256, uploaded_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+        "INSERT INTO evidence (release_id, attached_to, item_key, storage_key, filename,
+                               original_name, size, content_type, kind, claimed_type, sha256,
+                               uploaded_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          RETURNING id",
         release_id,
         new.target.attached_to.as_str(),
         new.target.item_key,
         new.storage_key,
         new.filename,
+        new.original_name,
         new.size,
         new.content_type,
         new.kind.as_str(),
@@ -138,7 +141,8 @@ pub async fn record(
 /// Everything attached to a release, retracted pieces included, oldest first.
 pub async fn list(conn: &mut PgConnection, release_id: i64) -> Result<Vec<Evidence>, ServiceError> {
     let rows = sqlx::query!(
-        r#"SELECT e.id, e.release_id, e.attached_to, e.item_key, e.filename, e.size,
+        r#"SELECT e.id, e.release_id, e.attached_to, e.item_key, e.filename, e.original_name,
+                  e.size,
                   e.content_type, e.kind, e.sha256,
                   up.email AS "uploaded_by?",
                   e.uploaded_at AS "uploaded_at: DateTime<Utc>",
@@ -160,6 +164,7 @@ pub async fn list(conn: &mut PgConnection, release_id: i64) -> Result<Vec<Eviden
             attached_to: AttachedTo::parse(&r.attached_to).unwrap_or(AttachedTo::Release),
             item_key: r.item_key,
             filename: r.filename,
+            original_name: r.original_name,
             size: r.size,
             content_type: r.content_type,
             kind: Kind::parse(&r.kind),

@@ -8,6 +8,7 @@ pub mod checklists;
 pub mod error;
 pub mod evidence;
 pub mod logs;
+pub mod page_cache;
 pub mod passwords;
 pub mod releases;
 pub mod signoffs;

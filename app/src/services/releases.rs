@@ -784,18 +784,31 @@ impl Snapshot {
     }
 
     pub fn go_live_gate(&self, now: DateTime<Utc>) -> GateReport {
+        self.go_live_gate_for(&self.content_hash(), now)
+    }
+
+    /// The go-live gate, given the snapshot's [`Snapshot::content_hash`].
+    pub fn go_live_gate_for(&self, content_hash: &str, now: DateTime<Utc>) -> GateReport {
         let sign_offs: Vec<_> = self.sign_offs.iter().map(|r| r.sign_off.clone()).collect();
         GateReport::of(crate::domain::release::go_live_gate_status(
             self.release.phase,
             &preconditions(&self.release),
             &sign_offs,
-            &self.content_hash(),
+            content_hash,
             now,
         ))
     }
 
     pub fn sign_off_views(&self) -> Vec<crate::domain::release_model::SignOffView> {
         super::signoffs::views(&self.sign_offs, &self.content_hash())
+    }
+
+    /// The sign-offs, given the snapshot's [`Snapshot::content_hash`].
+    pub fn sign_off_views_for(
+        &self,
+        content_hash: &str,
+    ) -> Vec<crate::domain::release_model::SignOffView> {
+        super::signoffs::views(&self.sign_offs, content_hash)
     }
 }
 

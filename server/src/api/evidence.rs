@@ -2,7 +2,7 @@
 //! download them (with Range), thumbnails of images, and retracting.
 
 use super::{ApiError, ApiJson, ApiUser};
-use app::domain::evidence::{sanitize_filename, Evidence, Kind, OCTET_STREAM};
+use app::domain::evidence::{recorded_name, sanitize_filename, Evidence, Kind, OCTET_STREAM};
 use app::services::evidence::{self, NewEvidence, Target};
 use app::services::storage::{Storage, UploadError};
 use app::services::{Actor, ServiceError};
@@ -143,6 +143,7 @@ where
         target: target.clone(),
         storage_key: stored.key.clone(),
         filename: sanitize_filename(filename),
+        original_name: recorded_name(filename),
         size: stored.size as i64,
         content_type: stored.sniffed.content_type.to_string(),
         kind: stored.sniffed.kind,

@@ -74,6 +74,14 @@ pub async fn document() -> Json<Value> {
             "/releases/{id}/deployments": { "post": op("Report a deployment {environment, artifact_version, commit_sha, ci_run_url?}", "201") },
             "/releases/{id}/env-check": { "post": op("Report required variables by name {present, empty}; 409 if any missing or empty", "200") },
             "/releases/{id}/audit": { "get": op("The release's audit trail", "200") },
+            "/releases/{id}/evidence": {
+                "get": op("Evidence attached to the release, retracted pieces included", "200"),
+                "post": op("Attach files: multipart/form-data (fields item?, section?, then file parts) or a raw body with ?filename=&item=&section=; 201 {id, sha256, size, content_type, filename} (a list for several files); 413 over the limit", "201")
+            },
+            "/releases/{id}/evidence/{evidence}": { "get": op("Download (Range supported)", "200") },
+            "/releases/{id}/evidence/{evidence}/thumbnail": { "get": op("A 320 px PNG of an image", "200") },
+            "/releases/{id}/evidence/{evidence}/retract": { "post": op("Retract {reason}: hidden from its item, kept for the record", "200") },
+            "/evidence/{evidence}": { "get": op("Download (Range supported)", "200") },
             "/templates": { "get": op("Checklist templates", "200"),
                 "post": op("Add an item {kind, text_de, text_en, section_de?, section_en?, evidence_required?} (admin)", "201") },
             "/templates/{id}": { "patch": op("Reorder {move_by: -1|1} or mark {evidence_required} (admin)", "204"),
