@@ -106,7 +106,7 @@ awk -v mb="$mb" -v c0="$cp_start" -v c1="$cp_end" -v u0="$up_start" -v u1="$up_e
     -v before="$rss_before" -v peak="$peak" 'BEGIN {
   cp = mb / (c1 - c0); up = mb / (u1 - u0); ratio = up / cp * 100; growth = (peak - before) / 1024;
   printf "%-34s %10s %9s   %-28s %s\n", "evidence upload (" mb " MB)", "MB/s", "of cp", "goal", "";
-  printf "%-34s %10.1f %9s   %-28s\n", "baseline: cp on the same disk", cp, "";
+  printf "%-34s %10.1f %9s   %-28s\n", "baseline: cp on the same disk", cp, "", "baseline";
   printf "%-34s %10.1f %8.1f%%   %-28s %s\n", "POST …/evidence (streamed)", up, ratio, ">= 50% of cp", (ratio >= 50 ? "ok" : "MISSED");
   printf "%-34s %10.1f %9s   %-28s %s\n", "server peak RSS growth (MB)", growth, "", "<= 32 MB", (growth <= 32 ? "ok" : "MISSED");
 }'

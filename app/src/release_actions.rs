@@ -4,7 +4,7 @@
 use crate::domain::release::Phase;
 use crate::domain::release::{Blocker, Deadline};
 use crate::domain::release_model::{
-    AuditRow, ChecklistItem, GateReport, KnownIssue, Release, SignOffView,
+    AuditLine, ChecklistItem, GateReport, KnownIssue, Release, SignOffView,
 };
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -27,7 +27,7 @@ pub struct ReleaseDetails {
     pub sign_offs: Vec<SignOffView>,
     pub staging: GateReport,
     pub go_live: GateReport,
-    pub audit: Vec<AuditRow>,
+    pub audit: Vec<AuditLine>,
     /// Everything attached, retracted pieces included.
     pub evidence: Vec<crate::domain::evidence::Evidence>,
 }

@@ -305,6 +305,28 @@ async fn oversize_leaves_nothing(s: &Setup) {
         .unwrap();
     assert_eq!(resp.status(), 413);
     assert_eq!(error_code(resp).await, "payload_too_large");
+    // Several files: the limit holds for the request, and the first file, though it fit,
+    // is not kept when the second does not.
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(vec![b'a'; 520_000]).file_name("a.log"),
+        )
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(vec![b'b'; 530_000]).file_name("b.log"),
+        );
+    let resp = client()
+        .post(
+            s.app
+                .url(&format!("/api/v1/releases/{}/evidence", s.release)),
+        )
+        .bearer_auth(&s.token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 413);
     assert_eq!(s.rows().await, 0);
     assert_eq!(s.objects().await, Vec::<String>::new());
 }
@@ -355,16 +377,31 @@ async fn an_upload_to_s3_cut_off_after_a_part_leaves_nothing(pool: PgPool) {
 #[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
 async fn empty_files_and_lying_types(pool: PgPool) {
     let s = setup(pool).await;
+    // An empty file proves nothing: refused, nothing kept.
     let resp = s
         .upload_raw("filename=empty.txt", "text/plain", Vec::new())
         .await;
-    assert_eq!(resp.status(), 201);
-    let body: Value = resp.json().await.unwrap();
-    assert_eq!(body["size"], 0);
-    assert_eq!(body["sha256"], sha(b""));
-    let got = s.download(body["id"].as_i64().unwrap(), None).await;
-    assert_eq!(got.status(), 200);
-    assert!(got.bytes().await.unwrap().is_empty());
+    assert_eq!(resp.status(), 422);
+    assert_eq!(error_code(resp).await, "validation_failed");
+    assert_eq!(s.rows().await, 0);
+    assert_eq!(s.objects().await, Vec::<String>::new());
+    // So is a form sent without choosing a file (an empty, nameless file part).
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(Vec::new()).file_name(""),
+    );
+    let resp = client()
+        .post(
+            s.app
+                .url(&format!("/api/v1/releases/{}/evidence", s.release)),
+        )
+        .bearer_auth(&s.token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    assert_eq!(s.objects().await, Vec::<String>::new());
 
     // HTML claiming to be a PNG is neither an image nor shown inline.
     for (name, bytes) in [
@@ -724,6 +761,29 @@ async fn items_needing_evidence_pass_with_a_file_and_reopen_when_it_is_retracted
         .execute(&s.app.pool)
         .await
         .is_err());
+
+    // A closed release keeps its checklist proof; its post-release documentation is open.
+    sqlx::query("UPDATE releases SET phase = 'done' WHERE id = $1")
+        .bind(s.release)
+        .execute(&s.app.pool)
+        .await
+        .unwrap();
+    let resp = s
+        .upload_raw(
+            &format!("filename=late.log&item={key}"),
+            "text/plain",
+            b"late\n".to_vec(),
+        )
+        .await;
+    assert_eq!(resp.status(), 409);
+    let resp = s
+        .upload_raw(
+            "filename=dashboards.log&section=post_release",
+            "text/plain",
+            b"ok\n".to_vec(),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
 
     // The viewer may not retract.
     let resp = client()

@@ -38,18 +38,20 @@ pub struct LogHit {
     pub text: String,
 }
 
-/// Cuts `text` into (piece, is_match) runs for highlighting `needle`, case-insensitively.
+/// Whether `text` contains `needle`, ignoring ASCII case (as the search does).
+pub fn contains_folded(text: &str, needle: &str) -> bool {
+    text.to_ascii_lowercase()
+        .contains(&needle.to_ascii_lowercase())
+}
+
+/// Cuts `text` into (piece, is_match) runs for highlighting `needle`, ignoring ASCII case.
+/// ASCII folding keeps every byte where it is, so the runs never cut a character.
 pub fn highlight(text: &str, needle: &str) -> Vec<(String, bool)> {
     if needle.is_empty() {
         return vec![(text.to_string(), false)];
     }
-    let lower = text.to_lowercase();
-    let needle = needle.to_lowercase();
-    // Lower-casing can change byte lengths (rare outside ASCII); highlight nothing then
-    // rather than cut a character.
-    if lower.len() != text.len() {
-        return vec![(text.to_string(), false)];
-    }
+    let lower = text.to_ascii_lowercase();
+    let needle = needle.to_ascii_lowercase();
     let mut out = Vec::new();
     let mut at = 0;
     while let Some(i) = lower[at..].find(&needle) {
@@ -92,5 +94,11 @@ mod tests {
         );
         assert_eq!(highlight("abc", "x"), vec![("abc".to_string(), false)]);
         assert_eq!(highlight("", "x"), vec![(String::new(), false)]);
+        // Characters whose lower case is longer never cut a character in two.
+        assert_eq!(
+            highlight("İΩ ω", "ω"),
+            vec![("İΩ ".to_string(), false), ("ω".to_string(), true)]
+        );
+        assert!(contains_folded("Upstream TIMEOUT", "timeout"));
     }
 }

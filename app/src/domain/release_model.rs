@@ -157,6 +157,25 @@ impl GateReport {
     }
 }
 
+/// One line of the release page's audit trail: who did what when (the API's
+/// [`AuditRow`] carries the old and new values too).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct AuditLine {
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+}
+
+impl From<&AuditRow> for AuditLine {
+    fn from(a: &AuditRow) -> Self {
+        AuditLine {
+            at: a.at,
+            actor: a.actor.clone(),
+            action: a.action.clone(),
+        }
+    }
+}
+
 /// One row of a release's audit trail.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct AuditRow {

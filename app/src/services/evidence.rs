@@ -5,6 +5,7 @@ use super::audit::{self, Entry};
 use super::releases::{bump, lock, require_worker};
 use super::{Actor, ServiceError};
 use crate::domain::evidence::{AttachedTo, Evidence, Kind};
+use crate::domain::release::Phase;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
@@ -49,8 +50,9 @@ pub async fn check_target(
                 ))
             }
         };
-    let exists = sqlx::query_scalar!(
-        r#"SELECT (SELECT count(*) FROM checklist_items WHERE release_id = r.id AND key = $2) AS "items!"
+    let found = sqlx::query!(
+        r#"SELECT r.phase,
+                  (SELECT count(*) FROM checklist_items WHERE release_id = r.id AND key = $2) AS "items!"
            FROM releases r WHERE r.id = $1"#,
         release_id,
         item.unwrap_or_default()
@@ -58,7 +60,11 @@ pub async fn check_target(
     .fetch_optional(pool)
     .await?
     .ok_or(ServiceError::NotFound)?;
-    if item.is_some() && exists == 0 {
+    closed_for(
+        Phase::parse(&found.phase).unwrap_or(Phase::Draft),
+        attached_to,
+    )?;
+    if item.is_some() && found.items == 0 {
         return Err(ServiceError::invalid(
             "item",
             "This release has no checklist item with that key.",
@@ -86,56 +92,87 @@ pub struct NewEvidence {
     pub sha256: String,
 }
 
-/// Records an uploaded object with its audit row. The release's revision moves on, so
-/// sign-offs made before the new proof show as stale.
-pub async fn record(
+/// A closed release keeps its checklist and staging-gate proof as it was; its release-level
+/// evidence and post-release documentation stay open.
+fn closed_for(phase: Phase, attached_to: AttachedTo) -> Result<(), ServiceError> {
+    if phase.is_final() && matches!(attached_to, AttachedTo::Item | AttachedTo::StagingGate) {
+        return Err(ServiceError::Conflict {
+            en: "This release is closed: its checklist and staging-gate evidence no longer change. Attach to the post-release documentation instead.",
+            de: "Dieses Release ist abgeschlossen: Nachweise zu Checkliste und Staging-Gate ändern sich nicht mehr. Bitte an die Dokumentation nach dem Release anhängen.",
+        });
+    }
+    Ok(())
+}
+
+/// Records uploaded objects, each with its audit row, all in one transaction. The
+/// release's revision moves on, so sign-offs made before the new proof show as stale.
+pub async fn record_all(
     pool: &PgPool,
     actor: &Actor,
-    new: NewEvidence,
-) -> Result<Evidence, ServiceError> {
+    news: Vec<NewEvidence>,
+) -> Result<Vec<Evidence>, ServiceError> {
+    require_worker(actor)?;
+    let Some(release_id) = news.first().map(|n| n.target.release_id) else {
+        return Ok(Vec::new());
+    };
     let mut tx = pool.begin().await?;
-    let release_id = new.target.release_id;
-    lock(&mut tx, release_id, None).await?;
-    let id = sqlx::query_scalar!(
-        "INSERT INTO evidence (release_id, attached_to, item_key, storage_key, filename,
-                               original_name, size, content_type, kind, claimed_type, sha256,
-                               uploaded_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-         RETURNING id",
-        release_id,
-        new.target.attached_to.as_str(),
-        new.target.item_key,
-        new.storage_key,
-        new.filename,
-        new.original_name,
-        new.size,
-        new.content_type,
-        new.kind.as_str(),
-        new.claimed_type,
-        new.sha256,
-        actor.user_id()
-    )
-    .fetch_one(&mut *tx)
-    .await?;
+    let r = lock(&mut tx, release_id, None).await?;
+    let mut ids = Vec::with_capacity(news.len());
+    for new in &news {
+        if new.target.release_id != release_id {
+            return Err(ServiceError::Internal(
+                "evidence for two releases at once".into(),
+            ));
+        }
+        closed_for(r.phase, new.target.attached_to)?;
+        let id = sqlx::query_scalar!(
+            "INSERT INTO evidence (release_id, attached_to, item_key, storage_key, filename,
+                                   original_name, size, content_type, kind, claimed_type, sha256,
+                                   uploaded_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+             RETURNING id",
+            release_id,
+            new.target.attached_to.as_str(),
+            new.target.item_key,
+            new.storage_key,
+            new.filename,
+            new.original_name,
+            new.size,
+            new.content_type,
+            new.kind.as_str(),
+            new.claimed_type,
+            new.sha256,
+            actor.user_id()
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        ids.push(id);
+    }
     bump(&mut tx, release_id).await?;
-    let e = find(&mut tx, release_id, id).await?;
-    audit::append(
-        &mut tx,
-        actor,
-        Entry {
-            action: "evidence.attach",
-            release_id: Some(release_id),
-            old: None,
-            new: Some(json!({
-                "id": e.id, "attached_to": e.attached_to, "item": e.item_key,
-                "filename": e.filename, "size": e.size, "content_type": e.content_type,
-                "sha256": e.sha256,
-            })),
-        },
-    )
-    .await?;
+    let all = list(&mut tx, release_id).await?;
+    let recorded: Vec<Evidence> = ids
+        .iter()
+        .filter_map(|id| all.iter().find(|e| e.id == *id).cloned())
+        .collect();
+    for e in &recorded {
+        audit::append(
+            &mut tx,
+            actor,
+            Entry {
+                action: "evidence.attach",
+                release_id: Some(release_id),
+                old: None,
+                new: Some(json!({
+                    "id": e.id, "attached_to": e.attached_to, "item": e.item_key,
+                    "filename": e.filename, "size": e.size, "content_type": e.content_type,
+                    "sha256": e.sha256,
+                })),
+            },
+        )
+        .await?;
+    }
     tx.commit().await?;
-    Ok(e)
+    Ok(recorded)
 }
 
 /// Everything attached to a release, retracted pieces included, oldest first.
@@ -233,8 +270,9 @@ pub async fn retract(
         ));
     }
     let mut tx = pool.begin().await?;
-    lock(&mut tx, release_id, None).await?;
+    let r = lock(&mut tx, release_id, None).await?;
     let before = find(&mut tx, release_id, id).await?;
+    closed_for(r.phase, before.attached_to)?;
     if before.is_retracted() {
         return Err(ServiceError::Conflict {
             en: "This evidence has already been retracted.",

@@ -5,7 +5,7 @@
 use super::storage::Storage;
 use super::ServiceError;
 use crate::domain::evidence::{Evidence, TEXT_PLAIN};
-use crate::domain::logs::{level_of, Level, LogHit, LogLine};
+use crate::domain::logs::{contains_folded, level_of, Level, LogHit, LogLine};
 use futures_util::StreamExt;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -181,7 +181,6 @@ pub async fn search(
     needle: &str,
     limit: usize,
 ) -> Result<(Vec<LogHit>, bool), ServiceError> {
-    let needle = needle.to_lowercase();
     let mut hits = Vec::new();
     let mut more = false;
     if needle.is_empty() {
@@ -189,7 +188,7 @@ pub async fn search(
     }
     for_each_line(storage, key, 0, e.size as u64, |n, line, _| {
         let text = String::from_utf8_lossy(line);
-        if text.to_lowercase().contains(&needle) {
+        if contains_folded(&text, needle) {
             if hits.len() == limit {
                 more = true;
                 return false;

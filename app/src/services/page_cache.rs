@@ -6,7 +6,7 @@
 
 use super::releases::{snapshot, Snapshot};
 use super::{audit, ServiceError};
-use crate::domain::release_model::AuditRow;
+use crate::domain::release_model::AuditLine;
 use sqlx::PgPool;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -20,7 +20,7 @@ pub struct ReleaseView {
     pub snapshot: Snapshot,
     /// The hash sign-offs are bound to, computed once per state.
     pub content_hash: String,
-    pub audit: Vec<AuditRow>,
+    pub audit: Vec<AuditLine>,
     version: (i32, i64),
 }
 
@@ -58,7 +58,11 @@ impl ReleaseViews {
         drop(conn);
         let view = Arc::new(ReleaseView {
             content_hash: snapshot.content_hash(),
-            audit: audit::for_release(pool, id, AUDIT_ROWS).await?,
+            audit: audit::for_release(pool, id, AUDIT_ROWS)
+                .await?
+                .iter()
+                .map(AuditLine::from)
+                .collect(),
             snapshot,
             version,
         });

@@ -116,9 +116,15 @@ impl Storage {
         format!("evidence/{release_id}/{}", hex::encode(raw))
     }
 
-    /// Streams `body` into a new object at `key`, hashing it on the way. Too large, cut
+    /// Streams `body` into a new object at `key`, hashing it on the way; larger than
+    /// `limit` (and never larger than [`Storage::max_bytes`]) is refused. Too large, cut
     /// off, or refused by the store: the partial upload is aborted and nothing remains.
-    pub async fn put_stream<S, E>(&self, key: &str, mut body: S) -> Result<Stored, UploadError>
+    pub async fn put_stream<S, E>(
+        &self,
+        key: &str,
+        mut body: S,
+        limit: u64,
+    ) -> Result<Stored, UploadError>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
@@ -129,6 +135,7 @@ impl Storage {
         let mut hasher = Sha256::new();
         let mut size = 0u64;
         let mut head: Vec<u8> = Vec::with_capacity(SNIFF_LEN);
+        let limit = limit.min(self.max_bytes);
         let failure = loop {
             let chunk = match body.next().await {
                 None => break None,
@@ -136,7 +143,7 @@ impl Storage {
                 Some(Err(e)) => break Some(UploadError::Body(e.to_string())),
             };
             size += chunk.len() as u64;
-            if size > self.max_bytes {
+            if size > limit {
                 break Some(UploadError::TooLarge {
                     max: self.max_bytes,
                 });
@@ -150,6 +157,16 @@ impl Storage {
                 break Some(e.into());
             }
             writer.put(chunk);
+        };
+        // Parts still in flight must land before completing: `finish` would return a
+        // failed part's error without aborting the upload.
+        let failure = match failure {
+            None => writer
+                .wait_for_capacity(0)
+                .await
+                .err()
+                .map(UploadError::from),
+            some => some,
         };
         if let Some(e) = failure {
             let _ = writer.abort().await;

@@ -122,6 +122,7 @@ fn ReleaseView(p: Page, acts: Actions) -> impl IntoView {
     let captain_or_owner = me.as_ref().is_some_and(|u| r.is_captain_or_owner(u));
     let can_attach = me.as_ref().is_some_and(|u| u.is_worker());
     let section = |name: &'static str| {
+        let can_attach = can_attach && !(r.phase.is_final() && name == "staging_gate");
         let items: Vec<_> = p
             .evidence
             .iter()
@@ -344,8 +345,9 @@ fn ChecklistPanel(
                         .filter(|e| e.item_key.as_deref() == Some(i.key.as_str()))
                         .cloned()
                         .collect();
+                    // A closed release's checklist proof no longer changes.
                     let block = view! {
-                        <EvidenceBlock release_id target=format!("item={}", i.key) items=attached can_attach/>
+                        <EvidenceBlock release_id target=format!("item={}", i.key) items=attached can_attach=can_attach && !closed/>
                     };
                     let reason = i.reason.clone();
                     let note = i.note.clone();

@@ -120,15 +120,16 @@ fn too_large(storage: &Storage) -> ApiError {
     })
 }
 
-/// Streams one file into storage and records it; on any failure nothing remains.
+/// Streams one file into storage (at most `budget` bytes) and describes it; nothing is
+/// recorded yet. A failed upload leaves no object.
 async fn store_one<S, E>(
     state: &AppState,
-    actor: &Actor,
     target: &Target,
     filename: &str,
     claimed: Option<String>,
     body: S,
-) -> Result<Evidence, ApiError>
+    budget: u64,
+) -> Result<NewEvidence, ApiError>
 where
     S: Stream<Item = Result<bytes::Bytes, E>> + Unpin,
     E: std::fmt::Display,
@@ -136,7 +137,7 @@ where
     let key = Storage::new_key(target.release_id);
     let stored = state
         .storage
-        .put_stream(&key, body)
+        .put_stream(&key, body, budget)
         .await
         .map_err(upload_error)?;
     let new = NewEvidence {
@@ -150,12 +151,39 @@ where
         claimed_type: claimed.map(|c| c.chars().take(200).collect()),
         sha256: stored.sha256,
     };
-    match evidence::record(&state.pool, actor, new).await {
-        Ok(e) => Ok(e),
+    if stored.size == 0 {
+        discard(state, std::slice::from_ref(&new)).await;
+        return Err(ApiError {
+            field: Some("file"),
+            ..ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                "The file is empty; an empty file proves nothing.",
+            )
+        });
+    }
+    Ok(new)
+}
+
+/// Removes stored objects that will not be recorded.
+async fn discard(state: &AppState, stored: &[NewEvidence]) {
+    for n in stored {
+        if let Err(e) = state.storage.delete(&n.storage_key).await {
+            tracing::error!(error = %e, key = %n.storage_key, "could not remove an unrecorded upload");
+        }
+    }
+}
+
+/// Records everything stored in one transaction; if that fails, the objects go.
+async fn record(
+    state: &AppState,
+    actor: &Actor,
+    stored: Vec<NewEvidence>,
+) -> Result<Vec<Evidence>, ApiError> {
+    match evidence::record_all(&state.pool, actor, stored.clone()).await {
+        Ok(list) => Ok(list),
         Err(err) => {
-            if let Err(e) = state.storage.delete(&stored.key).await {
-                tracing::error!(error = %e, key = %stored.key, "could not remove an unrecorded upload");
-            }
+            discard(state, &stored).await;
             Err(err.into())
         }
     }
@@ -168,9 +196,52 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
+fn invalid(field: &'static str, message: &str) -> ApiError {
+    ApiError {
+        field: Some(field),
+        ..ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            message.to_string(),
+        )
+    }
+}
+
+/// The longest `item` or `section` form field read.
+const MAX_FIELD_BYTES: usize = 1024;
+
+/// A short text field of a multipart form, read with a cap.
+async fn short_field(mut field: axum::extract::multipart::Field<'_>) -> Result<String, ApiError> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = field
+        .chunk()
+        .await
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "upload_incomplete", e.body_text()))?
+    {
+        buf.extend_from_slice(&chunk);
+        if buf.len() > MAX_FIELD_BYTES {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_multipart",
+                "A form field other than a file is too long.",
+            ));
+        }
+    }
+    String::from_utf8(buf).map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_multipart",
+            "A form field is not UTF-8.",
+        )
+    })
+}
+
 /// `POST /releases/{id}/evidence`: `multipart/form-data` with one or more files (and
 /// optional `item` / `section` fields before them), or a raw body with `?filename=` and
 /// optional `&item=` / `&section=`. One file answers 201 with it; several with a list.
+/// All files of a request are recorded together or not at all, and the size limit holds
+/// for the request as a whole. The work runs in its own task, so a client that hangs up
+/// after sending does not leave a stored object without its record.
 async fn upload(
     State(state): State<AppState>,
     user: ApiUser,
@@ -179,116 +250,149 @@ async fn upload(
     req: Request,
 ) -> Result<Response, ApiError> {
     let actor = actor(&user);
+    tokio::spawn(upload_task(state, actor, id, q, req))
+        .await
+        .map_err(|_| ApiError::from(ServiceError::Internal("upload task".into())))?
+}
+
+async fn upload_task(
+    state: AppState,
+    actor: Actor,
+    id: i64,
+    q: UploadQuery,
+    req: Request,
+) -> Result<Response, ApiError> {
+    // Who may, where, and whether the way back is sane: all before a byte is read.
+    let return_to = match q.return_to.as_deref() {
+        None => None,
+        Some(p)
+            if p.starts_with("/releases/")
+                && !p.contains("//")
+                && p.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            Some(p.to_string())
+        }
+        Some(_) => return Err(invalid("return", "Not a page of Shipgate.")),
+    };
+    evidence::check_target(
+        &state.pool,
+        &actor,
+        id,
+        q.section.as_deref(),
+        q.item.as_deref(),
+    )
+    .await?;
     let headers = req.headers().clone();
-    if content_length(&headers).is_some_and(|n| n > state.storage.max_bytes + 64 * 1024) {
+    let max = state.storage.max_bytes;
+    if content_length(&headers).is_some_and(|n| n > max + 64 * 1024) {
         return Err(too_large(&state.storage));
     }
     let is_multipart = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/form-data"));
-    let mut stored = Vec::new();
-    if is_multipart {
-        let mut form = Multipart::from_request(req, &state)
-            .await
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_multipart", e.body_text()))?;
-        let (mut item, mut section) = (q.item.clone(), q.section.clone());
-        let mut target: Option<Target> = None;
-        loop {
-            let field = match form.next_field().await {
-                Ok(Some(f)) => f,
-                Ok(None) => break,
-                Err(e) => {
-                    return Err(ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        "upload_incomplete",
-                        format!(
-                        "The upload did not arrive completely ({e}); files before it were kept."
-                    ),
-                    ))
-                }
-            };
-            let Some(filename) = field.file_name().map(str::to_string) else {
-                let name = field.name().unwrap_or_default().to_string();
-                let value = field.text().await.unwrap_or_default();
-                match name.as_str() {
-                    "item" => item = Some(value),
-                    "section" => section = Some(value),
-                    _ => {}
-                }
-                continue;
-            };
-            let t = match &target {
-                Some(t) => t.clone(),
-                None => {
-                    let t = evidence::check_target(
-                        &state.pool,
-                        &actor,
-                        id,
-                        section.as_deref(),
-                        item.as_deref(),
-                    )
-                    .await?;
-                    target = Some(t.clone());
-                    t
-                }
-            };
-            let claimed = field.content_type().map(str::to_string);
-            stored.push(store_one(&state, &actor, &t, &filename, claimed, Box::pin(field)).await?);
-        }
-        if stored.is_empty() {
-            return Err(ApiError {
-                field: Some("file"),
-                ..ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "validation_failed",
-                    "Choose at least one file.",
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        });
+    let mut stored: Vec<NewEvidence> = Vec::new();
+    let outcome: Result<(), ApiError> = async {
+        if is_multipart {
+            let mut form = Multipart::from_request(req, &state).await.map_err(|e| {
+                ApiError::new(StatusCode::BAD_REQUEST, "bad_multipart", e.body_text())
+            })?;
+            let (mut item, mut section) = (q.item.clone(), q.section.clone());
+            let mut target: Option<Target> = None;
+            while let Some(field) = form.next_field().await.map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "upload_incomplete",
+                    format!("The upload did not arrive completely ({e}); nothing was stored."),
                 )
-            });
-        }
-    } else {
-        let Some(filename) = q.filename.as_deref().filter(|f| !f.trim().is_empty()) else {
-            return Err(ApiError {
-                field: Some("filename"),
-                ..ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "validation_failed",
+            })? {
+                let filename = field.file_name().map(str::to_string);
+                let Some(filename) = filename else {
+                    let name = field.name().unwrap_or_default().to_string();
+                    if target.is_some() && (name == "item" || name == "section") {
+                        return Err(invalid("item", "Send item and section before the files."));
+                    }
+                    let value = short_field(field).await?;
+                    match name.as_str() {
+                        "item" => item = Some(value),
+                        "section" => section = Some(value),
+                        _ => {}
+                    }
+                    continue;
+                };
+                // A form sent without choosing a file has an empty, nameless file part.
+                if filename.is_empty() {
+                    continue;
+                }
+                let t = match &target {
+                    Some(t) => t.clone(),
+                    None => {
+                        let t = evidence::check_target(
+                            &state.pool,
+                            &actor,
+                            id,
+                            section.as_deref(),
+                            item.as_deref(),
+                        )
+                        .await?;
+                        target = Some(t.clone());
+                        t
+                    }
+                };
+                let claimed = field.content_type().map(str::to_string);
+                let used: u64 = stored.iter().map(|n| n.size as u64).sum();
+                let budget = max.saturating_sub(used);
+                stored.push(
+                    store_one(&state, &t, &filename, claimed, Box::pin(field), budget).await?,
+                );
+            }
+            if stored.is_empty() {
+                return Err(invalid("file", "Choose at least one file."));
+            }
+        } else {
+            let Some(filename) = q.filename.as_deref().filter(|f| !f.trim().is_empty()) else {
+                return Err(invalid(
+                    "filename",
                     "Name the file: ?filename=… (or send multipart/form-data).",
-                )
-            });
-        };
-        let target = evidence::check_target(
-            &state.pool,
-            &actor,
-            id,
-            q.section.as_deref(),
-            q.item.as_deref(),
-        )
-        .await?;
-        let claimed = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let body = Box::pin(req.into_body().into_data_stream());
-        stored.push(store_one(&state, &actor, &target, filename, claimed, body).await?);
+                ));
+            };
+            let target = evidence::check_target(
+                &state.pool,
+                &actor,
+                id,
+                q.section.as_deref(),
+                q.item.as_deref(),
+            )
+            .await?;
+            let claimed = headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let body = Box::pin(req.into_body().into_data_stream());
+            stored.push(store_one(&state, &target, filename, claimed, body, max).await?);
+        }
+        Ok(())
     }
+    .await;
+    if let Err(e) = outcome {
+        discard(&state, &stored).await;
+        return Err(e);
+    }
+    let mut recorded = record(&state, &actor, stored).await?;
     // A plain HTML form goes back to the page it came from.
-    if let Some(to) = q
-        .return_to
-        .as_deref()
-        .filter(|p| p.starts_with("/releases/") && !p.contains("//"))
-    {
-        return Ok(Redirect::to(to).into_response());
+    if let Some(to) = return_to {
+        return Ok(Redirect::to(&to).into_response());
     }
-    let body = if stored.len() == 1 {
-        Json(serde_json::to_value(Uploaded::from(stored.remove(0))).unwrap_or_default())
+    let body = if recorded.len() == 1 {
+        serde_json::to_value(Uploaded::from(recorded.remove(0)))
     } else {
-        Json(
-            serde_json::to_value(stored.into_iter().map(Uploaded::from).collect::<Vec<_>>())
-                .unwrap_or_default(),
-        )
+        serde_json::to_value(recorded.into_iter().map(Uploaded::from).collect::<Vec<_>>())
     };
-    Ok((StatusCode::CREATED, body).into_response())
+    Ok((StatusCode::CREATED, Json(body.unwrap_or_default())).into_response())
 }
 
 async fn list(
@@ -371,7 +475,7 @@ pub fn parse_range(
                 if last < start {
                     return Err(Unsatisfiable);
                 }
-                (last + 1).min(size)
+                last.saturating_add(1).min(size)
             };
             start..end
         }
@@ -529,6 +633,11 @@ async fn thumbnail(
                     "The stored file cannot be read right now.",
                 )
             })?;
+            // Decoding is heavy: a couple at a time, whatever the gallery asks for.
+            static DECODERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+            let _permit = DECODERS.acquire().await.map_err(|_| {
+                ApiError::from(ServiceError::Internal("thumbnail decoders closed".into()))
+            })?;
             let png = tokio::task::spawn_blocking(move || make_thumbnail(&source))
                 .await
                 .map_err(|_| ApiError::from(ServiceError::Internal("thumbnail task".into())))?
@@ -561,7 +670,7 @@ fn make_thumbnail(source: &[u8]) -> Result<Vec<u8>, String> {
         .with_guessed_format()
         .map_err(|e| e.to_string())?;
     let mut limits = image::Limits::default();
-    limits.max_alloc = Some(512 * 1024 * 1024);
+    limits.max_alloc = Some(128 * 1024 * 1024);
     limits.max_image_width = Some(20_000);
     limits.max_image_height = Some(20_000);
     reader.limits(limits);
