@@ -33,6 +33,8 @@ pub struct AppState {
     pub storage: crate::services::storage::Storage,
     /// The release page's data per release, while unchanged.
     pub release_views: Arc<crate::services::page_cache::ReleaseViews>,
+    /// Release pages as last rendered per reader, for a moment.
+    pub rendered_pages: Arc<crate::services::page_cache::RenderedPages>,
     /// Line indexes of logs being viewed.
     pub log_indexes: Arc<crate::services::logs::LogIndexes>,
 }

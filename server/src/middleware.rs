@@ -167,3 +167,64 @@ pub async fn limit_body(req: Request, next: Next) -> Response {
     let req = req.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
     next.run(req).await
 }
+
+/// Serves a signed-in reader's release page again, as rendered a moment ago, while the
+/// release has not changed (see [`app::services::page_cache::RenderedPages`]). Only plain
+/// `GET /releases/{id}` answered 200 without setting cookies is kept.
+pub async fn reuse_release_pages(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    use app::services::page_cache::{self, PageKey, RenderedPage};
+    let release_id = (req.method() == Method::GET && req.uri().query().is_none())
+        .then(|| req.uri().path().strip_prefix("/releases/"))
+        .flatten()
+        .filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|id| id.parse::<i64>().ok());
+    let user = req.extensions().get::<CurrentUser>().map(|c| c.user.id);
+    let (Some(release_id), Some(user_id)) = (release_id, user) else {
+        return next.run(req).await;
+    };
+    let Ok(version) = page_cache::version(&state.pool, release_id).await else {
+        return next.run(req).await;
+    };
+    let key = PageKey {
+        release_id,
+        version,
+        user_id,
+        lang: app::i18n::request_lang(req.headers()).code(),
+    };
+    if let Some(page) = state.rendered_pages.get(&key) {
+        let mut resp = Response::new(axum::body::Body::from(page.body.clone()));
+        for (name, value) in &page.headers {
+            if let (Ok(n), Ok(v)) = (
+                header::HeaderName::from_bytes(name.as_bytes()),
+                header::HeaderValue::from_bytes(value),
+            ) {
+                resp.headers_mut().append(n, v);
+            }
+        }
+        return resp;
+    }
+    let resp = next.run(req).await;
+    if resp.status() != StatusCode::OK || resp.headers().contains_key(header::SET_COOKIE) {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 8 * 1024 * 1024).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    state.rendered_pages.put(
+        key,
+        RenderedPage {
+            headers: parts
+                .headers
+                .iter()
+                .map(|(n, v)| (n.as_str().to_string(), v.as_bytes().to_vec()))
+                .collect(),
+            body: bytes.clone(),
+        },
+    );
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}

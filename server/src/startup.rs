@@ -66,6 +66,7 @@ pub fn state(settings: &Settings, pool: PgPool) -> anyhow::Result<AppState> {
         storage,
         log_indexes: Arc::default(),
         release_views: Arc::default(),
+        rendered_pages: Arc::default(),
     })
 }
 
@@ -102,6 +103,7 @@ pub fn router(state: AppState, public_base_url: String) -> Router {
             move || shell(shell_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(from_fn_with_state(state.clone(), mw::reuse_release_pages))
         .layer(from_fn_with_state(state.clone(), mw::gate_pages))
         .layer(from_fn_with_state(state.clone(), mw::resolve_user))
         .layer(sessions)

@@ -1105,3 +1105,42 @@ async fn an_accepted_risk_stays_in_the_hands_of_captain_and_owner(pool: PgPool) 
         .unwrap();
     assert_eq!(it["reason"], "push backend not configured yet");
 }
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn a_rendered_release_page_is_reused_only_while_nothing_changed(pool: PgPool) {
+    let t = team(pool).await;
+    let id = t.create().await["id"].as_i64().unwrap();
+    let page = |cookie: &str| {
+        let path = format!("/releases/{id}");
+        let cookie = cookie.to_string();
+        let app = &t.app;
+        async move { app.get(&path, Some(&cookie)).await.text().await.unwrap() }
+    };
+    let item = r#"data-key="smoke_app_start" data-state="#;
+    let first = page(&t.captain).await;
+    assert!(first.contains(&format!(r#"{item}"open""#)));
+    assert_eq!(
+        page(&t.captain).await,
+        first,
+        "unchanged: the same page again"
+    );
+    // Each reader gets their own page: the viewer has nothing to edit or attach.
+    let viewer = page(&t.viewer).await;
+    assert!(first.contains(r#"name="state""#) && first.contains("dropzone"));
+    assert!(!viewer.contains(r#"name="state""#) && !viewer.contains("dropzone"));
+    // Any change renders afresh on the next request.
+    let resp = t
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/releases/{id}/checklist/smoke_app_start"),
+            &t.captain,
+            json!({ "state": "failed" }),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let after = page(&t.captain).await;
+    assert!(
+        after.contains(&format!(r#"{item}"failed""#)),
+        "the change shows at once"
+    );
+}

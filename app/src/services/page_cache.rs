@@ -21,7 +21,24 @@ pub struct ReleaseView {
     /// The hash sign-offs are bound to, computed once per state.
     pub content_hash: String,
     pub audit: Vec<AuditLine>,
-    version: (i32, i64),
+    version: Version,
+}
+
+/// What names a release's state: its revision and its newest audit row.
+pub type Version = (i32, i64);
+
+/// The release's current [`Version`]; `NotFound` when there is no such release.
+pub async fn version(pool: &PgPool, id: i64) -> Result<Version, ServiceError> {
+    let v = sqlx::query!(
+        r#"SELECT r.revision,
+                  (SELECT max(a.id) FROM audit_log a WHERE a.release_id = r.id) AS "last_audit"
+           FROM releases r WHERE r.id = $1"#,
+        id
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or(ServiceError::NotFound)?;
+    Ok((v.revision, v.last_audit.unwrap_or(0)))
 }
 
 #[derive(Default)]
@@ -38,16 +55,7 @@ impl std::fmt::Debug for ReleaseViews {
 impl ReleaseViews {
     /// A release as the page shows it; `NotFound` when there is no such release.
     pub async fn get(&self, pool: &PgPool, id: i64) -> Result<Arc<ReleaseView>, ServiceError> {
-        let v = sqlx::query!(
-            r#"SELECT r.revision,
-                      (SELECT max(a.id) FROM audit_log a WHERE a.release_id = r.id) AS "last_audit"
-               FROM releases r WHERE r.id = $1"#,
-            id
-        )
-        .fetch_optional(pool)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
-        let version = (v.revision, v.last_audit.unwrap_or(0));
+        let version = version(pool, id).await?;
         if let Some(hit) = self.lock().get(&id).filter(|e| e.version == version) {
             return Ok(hit.clone());
         }
@@ -76,5 +84,60 @@ impl ReleaseViews {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<ReleaseView>>> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Rendered release pages, per reader: the same person asking again for a release that has
+/// not changed gets the page rendered a moment ago. Keyed by release, [`Version`], user,
+/// session epoch and language, so any change to the release, or to who is asking, renders
+/// afresh; the time limit bounds how old the clock-dependent parts (countdown, precondition
+/// freshness) can be.
+#[derive(Default)]
+pub struct RenderedPages {
+    entries: Mutex<HashMap<PageKey, (std::time::Instant, Arc<RenderedPage>)>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PageKey {
+    pub release_id: i64,
+    pub version: Version,
+    pub user_id: i64,
+    pub lang: &'static str,
+}
+
+/// A rendered page: its headers and body.
+pub struct RenderedPage {
+    pub headers: Vec<(String, Vec<u8>)>,
+    pub body: bytes::Bytes,
+}
+
+/// How long a rendered page is served again.
+pub const RENDERED_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+const MAX_PAGES: usize = 256;
+
+impl std::fmt::Debug for RenderedPages {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RenderedPages")
+    }
+}
+
+impl RenderedPages {
+    pub fn get(&self, key: &PageKey) -> Option<Arc<RenderedPage>> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(key)
+            .filter(|(at, _)| at.elapsed() < RENDERED_TTL)
+            .map(|(_, page)| page.clone())
+    }
+
+    pub fn put(&self, key: PageKey, page: RenderedPage) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= MAX_PAGES {
+            entries.retain(|_, (at, _)| at.elapsed() < RENDERED_TTL);
+            if entries.len() >= MAX_PAGES {
+                entries.clear();
+            }
+        }
+        entries.insert(key, (std::time::Instant::now(), Arc::new(page)));
     }
 }

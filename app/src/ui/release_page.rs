@@ -352,7 +352,7 @@ fn ChecklistPanel(
                     let reason = i.reason.clone();
                     let note = i.note.clone();
                     let current = i.state;
-                    let form = (!closed).then(move || view! {
+                    let form = (!closed && can_attach).then(move || view! {
                         <ActionForm action=acts.set_item attr:class="row item-form">
                             <input type="hidden" name="release_id" value=release_id/>
                             <input type="hidden" name="key" value=key/>
