@@ -64,7 +64,10 @@ pub async fn load_log_page(
         .await
         .map_err(ssr::fail)?;
     let query: String = query.trim().chars().take(200).collect();
-    if !logs::viewable(&e) {
+    let source = logs::text_source(&state.storage, &e, &key)
+        .await
+        .map_err(ssr::fail)?;
+    let Some(source) = source else {
         return Ok(LogPage {
             evidence: e,
             viewable: false,
@@ -76,20 +79,20 @@ pub async fn load_log_page(
             hits: Vec::new(),
             more_hits: false,
         });
-    }
+    };
     let ix = state
         .log_indexes
-        .index(&state.storage, &e, &key)
+        .index(&state.storage, &source)
         .await
         .map_err(ssr::fail)?;
     let from = from.min(ix.total_lines.saturating_sub(1));
-    let lines = logs::lines(&state.storage, &ix, &e, &key, from, LOG_PAGE_LINES)
+    let lines = logs::lines(&state.storage, &ix, &source, from, LOG_PAGE_LINES)
         .await
         .map_err(ssr::fail)?;
     let (hits, more_hits) = if query.is_empty() {
         (Vec::new(), false)
     } else {
-        logs::search(&state.storage, &e, &key, &query, LOG_MAX_HITS)
+        logs::search(&state.storage, &source, &query, LOG_MAX_HITS)
             .await
             .map_err(ssr::fail)?
     };

@@ -843,6 +843,37 @@ async fn the_log_viewer_pages_searches_and_marks_levels(pool: PgPool) {
     let deep = page("?from=25000").await;
     assert!(deep.contains("request 25001 handled"));
     assert!(deep.contains("id=\"L25001\""));
+    // A gzip log is unpacked once, beside it, and read like any other.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    for i in 1..=2_000 {
+        std::io::Write::write_all(&mut gz, format!("gz line {i} WARN slow\n").as_bytes()).unwrap();
+    }
+    let resp = s
+        .upload_raw(
+            "filename=app.log.gz",
+            "application/gzip",
+            gz.finish().unwrap(),
+        )
+        .await;
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["content_type"], "application/gzip");
+    let gz_page = s
+        .app
+        .get(
+            &format!("/releases/{}/evidence/{}?from=1500", s.release, body["id"]),
+            Some(&s.captain),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        gz_page.contains("gz line 1501 WARN slow"),
+        "gzip logs are shown"
+    );
+    assert!(gz_page.contains("0 ERROR · 2000 WARN · 2000"));
+    assert!(s.objects().await.iter().any(|k| k.contains("unpacked/")));
+
     // Without the hydration markers (`<!>`) the server puts between text nodes.
     let found = page("?q=REQUEST%2012345").await.replace("<!>", "");
     assert!(found.contains("1 matches"));

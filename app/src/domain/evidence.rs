@@ -36,6 +36,13 @@ impl AttachedTo {
     }
 }
 
+/// Whether evidence can be attached to (or retracted from) `to` in a release's `phase`: a
+/// closed release keeps its checklist and staging-gate proof as it was; its release-level
+/// evidence and post-release documentation stay open.
+pub fn evidence_open(phase: crate::domain::release::Phase, to: AttachedTo) -> bool {
+    !(phase.is_final() && matches!(to, AttachedTo::Item | AttachedTo::StagingGate))
+}
+
 /// How Shipgate shows a file: a picture in the gallery, a log in the viewer, or a download.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -76,6 +83,7 @@ pub const SNIFF_LEN: usize = 8192;
 
 pub const OCTET_STREAM: &str = "application/octet-stream";
 pub const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
+pub const GZIP: &str = "application/gzip";
 
 /// Decides a file's type from its first bytes (up to [`SNIFF_LEN`]); `complete` says
 /// whether `head` is the whole file.
@@ -98,7 +106,7 @@ pub fn sniff(head: &[u8], complete: bool) -> Sniffed {
     }
     if head.starts_with(&[0x1F, 0x8B]) {
         return Sniffed {
-            content_type: "application/gzip",
+            content_type: GZIP,
             kind: Kind::Log,
         };
     }
@@ -314,6 +322,20 @@ mod tests {
             sanitize_filename("Screenshot 2026-11-28.png"),
             "Screenshot 2026-11-28.png"
         );
+    }
+
+    #[test]
+    fn closed_releases_keep_their_checklist_proof() {
+        use crate::domain::release::Phase;
+        for to in [AttachedTo::Item, AttachedTo::StagingGate] {
+            assert!(evidence_open(Phase::GoNoGo, to));
+            for p in [Phase::Done, Phase::NoGo, Phase::RolledBack] {
+                assert!(!evidence_open(p, to));
+            }
+        }
+        for to in [AttachedTo::Release, AttachedTo::PostRelease] {
+            assert!(evidence_open(Phase::Done, to));
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use super::audit::{self, Entry};
 use super::releases::{bump, lock, require_worker};
 use super::{Actor, ServiceError};
-use crate::domain::evidence::{AttachedTo, Evidence, Kind};
+use crate::domain::evidence::{evidence_open, AttachedTo, Evidence, Kind};
 use crate::domain::release::Phase;
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -92,10 +92,9 @@ pub struct NewEvidence {
     pub sha256: String,
 }
 
-/// A closed release keeps its checklist and staging-gate proof as it was; its release-level
-/// evidence and post-release documentation stay open.
+/// Refuses what [`evidence_open`] does not allow.
 fn closed_for(phase: Phase, attached_to: AttachedTo) -> Result<(), ServiceError> {
-    if phase.is_final() && matches!(attached_to, AttachedTo::Item | AttachedTo::StagingGate) {
+    if !evidence_open(phase, attached_to) {
         return Err(ServiceError::Conflict {
             en: "This release is closed: its checklist and staging-gate evidence no longer change. Attach to the post-release documentation instead.",
             de: "Dieses Release ist abgeschlossen: Nachweise zu Checkliste und Staging-Gate ändern sich nicht mehr. Bitte an die Dokumentation nach dem Release anhängen.",

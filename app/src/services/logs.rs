@@ -4,7 +4,7 @@
 
 use super::storage::Storage;
 use super::ServiceError;
-use crate::domain::evidence::{Evidence, TEXT_PLAIN};
+use crate::domain::evidence::{Evidence, GZIP, TEXT_PLAIN};
 use crate::domain::logs::{contains_folded, level_of, Level, LogHit, LogLine};
 use futures_util::StreamExt;
 use std::collections::HashMap;
@@ -37,9 +37,105 @@ fn storage_err(e: object_store::Error) -> ServiceError {
     ServiceError::Internal(format!("evidence storage: {e}"))
 }
 
-/// Whether the viewer can show a piece of evidence.
-pub fn viewable(e: &Evidence) -> bool {
-    e.content_type == TEXT_PLAIN
+/// Where the viewer reads a log's text: the stored object, or for a gzip log its text,
+/// unpacked once into storage beside it.
+#[derive(Clone, Debug)]
+pub struct Source {
+    pub evidence_id: i64,
+    pub key: String,
+    pub size: u64,
+}
+
+/// The most text a gzip log is unpacked to.
+const MAX_UNPACKED: u64 = 2_000_000_000;
+
+/// The text the viewer can show for a piece of evidence, if any: plain text as stored, or a
+/// gzip log's text (unpacked on first view, streaming, and kept).
+pub async fn text_source(
+    storage: &Storage,
+    e: &Evidence,
+    key: &str,
+) -> Result<Option<Source>, ServiceError> {
+    let source = |key: String, size| Source {
+        evidence_id: e.id,
+        key,
+        size,
+    };
+    if e.content_type == TEXT_PLAIN {
+        return Ok(Some(source(key.to_string(), e.size.max(0) as u64)));
+    }
+    if e.content_type != GZIP {
+        return Ok(None);
+    }
+    let text_key = format!("unpacked/{key}.log");
+    if let Ok(size) = storage.size_of(&text_key).await {
+        return Ok(Some(source(text_key, size)));
+    }
+    let compressed = storage
+        .get(key, None)
+        .await
+        .map_err(storage_err)?
+        .into_stream();
+    let stored = match storage
+        .put_stream(&text_key, Box::pin(gunzip(compressed)), MAX_UNPACKED)
+        .await
+    {
+        Ok(stored) => stored,
+        // Not gzip after all, cut, or too large to show: a download only.
+        Err(_) => return Ok(None),
+    };
+    if stored.sniffed.content_type != TEXT_PLAIN {
+        let _ = storage.delete(&text_key).await;
+        return Ok(None);
+    }
+    Ok(Some(source(text_key, stored.size)))
+}
+
+/// Unpacks a gzip byte stream as it arrives (several members, as `cat a.gz b.gz`, too).
+fn gunzip(
+    input: impl futures_util::Stream<Item = object_store::Result<bytes::Bytes>> + Send + Unpin + 'static,
+) -> impl futures_util::Stream<Item = Result<bytes::Bytes, String>> + Send {
+    use std::io::Write;
+    struct State<S> {
+        input: S,
+        decoder: Option<flate2::write::MultiGzDecoder<Vec<u8>>>,
+    }
+    let start = State {
+        input,
+        decoder: Some(flate2::write::MultiGzDecoder::new(Vec::new())),
+    };
+    futures_util::stream::unfold(start, |mut st| async move {
+        loop {
+            let decoder = st.decoder.as_mut()?;
+            match st.input.next().await {
+                Some(Ok(chunk)) => {
+                    if let Err(e) = decoder.write_all(&chunk) {
+                        st.decoder = None;
+                        return Some((Err(e.to_string()), st));
+                    }
+                    let out = std::mem::take(decoder.get_mut());
+                    if !out.is_empty() {
+                        return Some((Ok(bytes::Bytes::from(out)), st));
+                    }
+                }
+                Some(Err(e)) => {
+                    st.decoder = None;
+                    return Some((Err(e.to_string()), st));
+                }
+                None => {
+                    let mut decoder = st.decoder.take()?;
+                    let item = match decoder.try_finish() {
+                        Err(e) => Err(e.to_string()),
+                        Ok(()) => Ok(bytes::Bytes::from(std::mem::take(decoder.get_mut()))),
+                    };
+                    return match item {
+                        Ok(b) if b.is_empty() => None,
+                        item => Some((item, st)),
+                    };
+                }
+            }
+        }
+    })
 }
 
 /// Splits a byte stream into lines (without the newline), calling `each` with the line
@@ -107,19 +203,18 @@ impl LogIndexes {
     pub async fn index(
         &self,
         storage: &Storage,
-        e: &Evidence,
-        key: &str,
+        src: &Source,
     ) -> Result<Arc<LineIndex>, ServiceError> {
         if let Some(ix) = self
             .by_evidence
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .get(&e.id)
+            .get(&src.evidence_id)
         {
             return Ok(ix.clone());
         }
         let mut ix = LineIndex::default();
-        for_each_line(storage, key, 0, e.size as u64, |n, line, start| {
+        for_each_line(storage, &src.key, 0, src.size, |n, line, start| {
             if n % STRIDE == 0 {
                 ix.checkpoints.push(start);
             }
@@ -137,7 +232,7 @@ impl LogIndexes {
         if all.len() >= MAX_INDEXES {
             all.clear();
         }
-        all.insert(e.id, ix.clone());
+        all.insert(src.evidence_id, ix.clone());
         Ok(ix)
     }
 }
@@ -146,8 +241,7 @@ impl LogIndexes {
 pub async fn lines(
     storage: &Storage,
     ix: &LineIndex,
-    e: &Evidence,
-    key: &str,
+    src: &Source,
     from: u64,
     count: u64,
 ) -> Result<Vec<LogLine>, ServiceError> {
@@ -157,7 +251,7 @@ pub async fn lines(
     };
     let first = checkpoint as u64 * STRIDE;
     let mut out = Vec::new();
-    for_each_line(storage, key, offset, e.size as u64, |n, line, _| {
+    for_each_line(storage, &src.key, offset, src.size, |n, line, _| {
         let number = first + n;
         if number >= from {
             out.push(LogLine {
@@ -176,8 +270,7 @@ pub async fn lines(
 /// whether there were more.
 pub async fn search(
     storage: &Storage,
-    e: &Evidence,
-    key: &str,
+    src: &Source,
     needle: &str,
     limit: usize,
 ) -> Result<(Vec<LogHit>, bool), ServiceError> {
@@ -186,7 +279,7 @@ pub async fn search(
     if needle.is_empty() {
         return Ok((hits, more));
     }
-    for_each_line(storage, key, 0, e.size as u64, |n, line, _| {
+    for_each_line(storage, &src.key, 0, src.size, |n, line, _| {
         let text = String::from_utf8_lossy(line);
         if contains_folded(&text, needle) {
             if hits.len() == limit {

@@ -14,9 +14,10 @@ use sha2::{Digest, Sha256};
 use std::ops::Range;
 use std::sync::Arc;
 
-/// Parts are cut at 5 MiB (S3's smallest part) and at most two are in flight: an upload
-/// holds about 15 MiB whatever its size.
-const PART_BYTES: usize = 5 * 1024 * 1024;
+/// Parts are cut at 5 MiB for S3 (its smallest part) and at 1 MiB for a local folder, and
+/// at most two are in flight: an upload holds at most three parts, whatever its size.
+const S3_PART_BYTES: usize = 5 * 1024 * 1024;
+const LOCAL_PART_BYTES: usize = 1024 * 1024;
 const PARTS_IN_FLIGHT: usize = 2;
 
 /// Where evidence files are kept (`FILE_STORAGE_MODE`).
@@ -37,6 +38,7 @@ pub enum StorageSettings {
 #[derive(Clone)]
 pub struct Storage {
     store: Arc<dyn ObjectStore>,
+    part_bytes: usize,
     /// The largest upload accepted, in bytes.
     pub max_bytes: u64,
     /// "local /var/lib/shipgate/evidence" or "s3 bucket-name", for logs.
@@ -70,7 +72,7 @@ impl std::fmt::Debug for Storage {
 
 impl Storage {
     pub fn from_settings(settings: &StorageSettings, max_bytes: u64) -> Result<Storage, String> {
-        let (store, label): (Arc<dyn ObjectStore>, String) = match settings {
+        let (store, label, part_bytes): (Arc<dyn ObjectStore>, String, usize) = match settings {
             StorageSettings::Local { dir } => {
                 let problem =
                     |e: &dyn std::fmt::Display| format!("FILE_STORAGE_DIR {}: {e}", dir.display());
@@ -78,6 +80,7 @@ impl Storage {
                 (
                     Arc::new(LocalFileSystem::new_with_prefix(dir).map_err(|e| problem(&e))?),
                     format!("local {}", dir.display()),
+                    LOCAL_PART_BYTES,
                 )
             }
             StorageSettings::S3 {
@@ -99,11 +102,12 @@ impl Storage {
                         .with_virtual_hosted_style_request(false);
                 }
                 let s3 = b.build().map_err(|e| format!("S3 storage: {e}"))?;
-                (Arc::new(s3), format!("s3 {bucket}"))
+                (Arc::new(s3), format!("s3 {bucket}"), S3_PART_BYTES)
             }
         };
         Ok(Storage {
             store,
+            part_bytes,
             max_bytes,
             label,
         })
@@ -117,7 +121,7 @@ impl Storage {
     }
 
     /// Streams `body` into a new object at `key`, hashing it on the way; larger than
-    /// `limit` (and never larger than [`Storage::max_bytes`]) is refused. Too large, cut
+    /// `limit` is refused (uploads pass at most [`Storage::max_bytes`]). Too large, cut
     /// off, or refused by the store: the partial upload is aborted and nothing remains.
     pub async fn put_stream<S, E>(
         &self,
@@ -131,11 +135,10 @@ impl Storage {
     {
         let path = Path::from(key);
         let upload = self.store.put_multipart(&path).await?;
-        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, self.part_bytes);
         let mut hasher = Sha256::new();
         let mut size = 0u64;
         let mut head: Vec<u8> = Vec::with_capacity(SNIFF_LEN);
-        let limit = limit.min(self.max_bytes);
         let failure = loop {
             let chunk = match body.next().await {
                 None => break None,
@@ -192,6 +195,11 @@ impl Storage {
             ..Default::default()
         };
         self.store.get_opts(&Path::from(key), options).await
+    }
+
+    /// An object's size.
+    pub async fn size_of(&self, key: &str) -> object_store::Result<u64> {
+        Ok(self.store.head(&Path::from(key)).await?.size)
     }
 
     /// A small object whole (thumbnails, images to make thumbnails of).

@@ -109,7 +109,7 @@ pub fn EvidenceBlock(
             <ul class="files">
                 {others.into_iter().map(|e| {
                     let url = file_url(&e);
-                    let viewer = (e.kind == Kind::Log && e.inline())
+                    let viewer = (e.kind == Kind::Log)
                         .then(|| format!("/releases/{}/evidence/{}", e.release_id, e.id));
                     view! {
                         <li data-evidence=e.id>

@@ -8,7 +8,7 @@ use super::releases::{blocker_text, phase_label, DeadlineNote};
 use super::{short_time, use_lang, use_user};
 use crate::actions::error_text;
 use crate::domain::account::UserInfo;
-use crate::domain::evidence::Evidence;
+use crate::domain::evidence::{evidence_open, AttachedTo, Evidence};
 use crate::domain::release::{Decision, ItemState, Phase, SignerRole};
 use crate::domain::release_model::{ChecklistItem, GateReport};
 use crate::domain::templates::ChecklistKind;
@@ -122,7 +122,8 @@ fn ReleaseView(p: Page, acts: Actions) -> impl IntoView {
     let captain_or_owner = me.as_ref().is_some_and(|u| r.is_captain_or_owner(u));
     let can_attach = me.as_ref().is_some_and(|u| u.is_worker());
     let section = |name: &'static str| {
-        let can_attach = can_attach && !(r.phase.is_final() && name == "staging_gate");
+        let open = AttachedTo::parse(name).is_some_and(|to| evidence_open(r.phase, to));
+        let can_attach = can_attach && open;
         let items: Vec<_> = p
             .evidence
             .iter()
@@ -192,7 +193,7 @@ fn ReleaseView(p: Page, acts: Actions) -> impl IntoView {
         </section>
         <GatePanel title=lang.pick("Staging gate (T-12h)", "Staging-Gate (T-12h)") gate=p.staging.clone() testid="staging-gate"/>
         <GoNoGoPanel p=p.clone() acts/>
-        <ChecklistPanel items=p.checklist.clone() evidence=p.evidence.clone() release_id=id closed=r.phase.is_final() can_attach acts/>
+        <ChecklistPanel items=p.checklist.clone() evidence=p.evidence.clone() release_id=id phase=r.phase can_work=can_attach acts/>
         {section("staging_gate")}
         <KnownIssuesPanel p=p.clone() acts is_owner_or_captain=captain_or_owner/>
         {section("release")}
@@ -323,11 +324,14 @@ fn ChecklistPanel(
     items: Vec<ChecklistItem>,
     evidence: Vec<Evidence>,
     release_id: i64,
-    closed: bool,
-    can_attach: bool,
+    phase: Phase,
+    /// Every role but viewer works on the checklist.
+    can_work: bool,
     acts: Actions,
 ) -> impl IntoView {
     let lang = use_lang();
+    let closed = phase.is_final();
+    let item_evidence_open = evidence_open(phase, AttachedTo::Item);
     ChecklistKind::ALL
         .into_iter()
         .map(|kind| {
@@ -347,12 +351,12 @@ fn ChecklistPanel(
                         .collect();
                     // A closed release's checklist proof no longer changes.
                     let block = view! {
-                        <EvidenceBlock release_id target=format!("item={}", i.key) items=attached can_attach=can_attach && !closed/>
+                        <EvidenceBlock release_id target=format!("item={}", i.key) items=attached can_attach=can_work && item_evidence_open/>
                     };
                     let reason = i.reason.clone();
                     let note = i.note.clone();
                     let current = i.state;
-                    let form = (!closed && can_attach).then(move || view! {
+                    let form = (!closed && can_work).then(move || view! {
                         <ActionForm action=acts.set_item attr:class="row item-form">
                             <input type="hidden" name="release_id" value=release_id/>
                             <input type="hidden" name="key" value=key/>
