@@ -136,7 +136,16 @@ impl Storage {
         let path = Path::from(key);
         let upload = self.store.put_multipart(&path).await?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, self.part_bytes);
-        let mut hasher = Sha256::new();
+        // Hashing runs on its own thread beside receiving and writing: on a small machine
+        // it is the largest single cost of an upload, and the two overlap.
+        let (to_hasher, mut chunks) = tokio::sync::mpsc::channel::<Bytes>(32);
+        let hashing = tokio::task::spawn_blocking(move || {
+            let mut hasher = Sha256::new();
+            while let Some(chunk) = chunks.blocking_recv() {
+                hasher.update(&chunk);
+            }
+            hex::encode(hasher.finalize())
+        });
         let mut size = 0u64;
         let mut head: Vec<u8> = Vec::with_capacity(SNIFF_LEN);
         let failure = loop {
@@ -155,7 +164,9 @@ impl Storage {
                 let take = (SNIFF_LEN - head.len()).min(chunk.len());
                 head.extend_from_slice(&chunk[..take]);
             }
-            hasher.update(&chunk);
+            if to_hasher.send(chunk.clone()).await.is_err() {
+                break Some(UploadError::Body("the hashing thread stopped".into()));
+            }
             if let Err(e) = writer.wait_for_capacity(PARTS_IN_FLIGHT).await {
                 break Some(e.into());
             }
@@ -171,14 +182,22 @@ impl Storage {
                 .map(UploadError::from),
             some => some,
         };
+        drop(to_hasher);
         if let Some(e) = failure {
             let _ = writer.abort().await;
             return Err(e);
         }
+        let sha256 = match hashing.await {
+            Ok(hash) => hash,
+            Err(e) => {
+                let _ = writer.abort().await;
+                return Err(UploadError::Body(format!("hashing failed: {e}")));
+            }
+        };
         writer.finish().await?;
         Ok(Stored {
             key: key.to_string(),
-            sha256: hex::encode(hasher.finalize()),
+            sha256,
             size,
             sniffed: sniff(&head, size as usize <= head.len()),
         })
