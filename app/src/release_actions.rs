@@ -42,19 +42,29 @@ pub async fn list_releases() -> Result<Vec<ReleaseRow>, ServerFnError> {
     use crate::domain::release::next_deadline;
     use crate::services::releases;
     ssr::current_user()?;
-    let pool = ssr::state().pool;
+    let state = ssr::state();
     let now = chrono::Utc::now();
     let mut rows = vec![];
-    for r in releases::list(&pool, false).await.map_err(ssr::fail)? {
-        let gate = match r.phase {
-            Phase::Draft | Phase::StagingGate => releases::staging_gate(&pool, r.id).await,
-            _ => releases::go_live_gate(&pool, r.id, now).await,
-        }
-        .map_err(ssr::fail)?;
+    for id in releases::list_ids(&state.pool, false)
+        .await
+        .map_err(ssr::fail)?
+    {
+        // Each release as the release page has it: read again only when it changed.
+        let view = match state.release_views.get(&state.pool, id).await {
+            Ok(v) => v,
+            // Gone since the list was read.
+            Err(crate::services::ServiceError::NotFound) => continue,
+            Err(e) => return Err(ssr::fail(e)),
+        };
+        let snap = &view.snapshot;
+        let gate = match snap.release.phase {
+            Phase::Draft | Phase::StagingGate => snap.staging_gate(),
+            _ => snap.go_live_gate_for(&view.content_hash, now),
+        };
         rows.push(ReleaseRow {
-            deadline: next_deadline(r.phase, r.window_start, now),
+            deadline: next_deadline(snap.release.phase, snap.release.window_start, now),
             blockers: gate.blockers,
-            release: r,
+            release: snap.release.clone(),
         });
     }
     Ok(rows)

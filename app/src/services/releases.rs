@@ -436,16 +436,21 @@ pub async fn get(pool: &PgPool, id: i64) -> Result<Release, ServiceError> {
     load(&mut conn, id).await
 }
 
-/// Releases not yet ended, by go-live window; or all of them.
-pub async fn list(pool: &PgPool, include_ended: bool) -> Result<Vec<Release>, ServiceError> {
-    let ids = sqlx::query_scalar!(
+/// The ids of releases not yet ended, by go-live window; or of all of them (at most 500).
+pub async fn list_ids(pool: &PgPool, include_ended: bool) -> Result<Vec<i64>, ServiceError> {
+    Ok(sqlx::query_scalar!(
         "SELECT id FROM releases
          WHERE $1 OR phase NOT IN ('done', 'no_go', 'rolled_back')
          ORDER BY window_start, id LIMIT 500",
         include_ended
     )
     .fetch_all(pool)
-    .await?;
+    .await?)
+}
+
+/// Releases not yet ended, by go-live window; or all of them.
+pub async fn list(pool: &PgPool, include_ended: bool) -> Result<Vec<Release>, ServiceError> {
+    let ids = list_ids(pool, include_ended).await?;
     let mut conn = pool.acquire().await?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {

@@ -71,9 +71,11 @@ pub async fn spawn_app_with(pool: PgPool, settings: Settings) -> TestApp {
 }
 
 /// A client that keeps no cookies and follows no redirects: tests handle both explicitly.
+/// A request that takes a minute fails the test instead of hanging the run.
 pub fn client() -> Client {
     Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(60))
         .build()
         .unwrap()
 }
