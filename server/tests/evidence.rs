@@ -140,6 +140,22 @@ impl Setup {
         r.send().await.unwrap()
     }
 
+    /// `GET …/evidence` as the release captain's pipeline sees it.
+    async fn list(&self) -> Vec<Value> {
+        client()
+            .get(
+                self.app
+                    .url(&format!("/api/v1/releases/{}/evidence", self.release)),
+            )
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     async fn rows(&self) -> i64 {
         sqlx::query_scalar("SELECT count(*) FROM evidence")
             .fetch_one(&self.app.pool)
@@ -222,18 +238,7 @@ async fn round_trip(s: &Setup) {
         .await;
     assert_eq!(beyond.status(), 416);
 
-    let list: Vec<Value> = client()
-        .get(
-            s.app
-                .url(&format!("/api/v1/releases/{}/evidence", s.release)),
-        )
-        .bearer_auth(&s.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Vec<Value> = s.list().await;
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["attached_to"], "post_release");
     assert_eq!(list[0]["uploaded_by"], "rc@example.org");
@@ -458,18 +463,7 @@ async fn file_names_are_sanitized(pool: PgPool) {
         }
     }
     // The name as sent is kept for the record.
-    let list: Vec<Value> = client()
-        .get(
-            s.app
-                .url(&format!("/api/v1/releases/{}/evidence", s.release)),
-        )
-        .bearer_auth(&s.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Vec<Value> = s.list().await;
     assert_eq!(list[0]["original_name"], "../../etc/passwd");
     assert_eq!(list[2]["original_name"], "invoice\u{202E}gpj.exe");
     // Storage keys never come from names.
@@ -727,18 +721,7 @@ async fn items_needing_evidence_pass_with_a_file_and_reopen_when_it_is_retracted
     assert_eq!(now["attachments"], 0);
 
     // Retracted evidence stays: listed, downloadable, in the audit trail; never deleted.
-    let list: Vec<Value> = client()
-        .get(
-            s.app
-                .url(&format!("/api/v1/releases/{}/evidence", s.release)),
-        )
-        .bearer_auth(&s.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Vec<Value> = s.list().await;
     assert_eq!(list.len(), 2);
     assert_eq!(list[0]["retract_reason"], "wrong screenshot");
     assert_eq!(s.download(first, None).await.status(), 200);
