@@ -130,6 +130,19 @@ impl Setup {
             .unwrap()
     }
 
+    async fn upload_form(&self, form: reqwest::multipart::Form) -> Response {
+        client()
+            .post(
+                self.app
+                    .url(&format!("/api/v1/releases/{}/evidence", self.release)),
+            )
+            .bearer_auth(&self.token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
     async fn download(&self, id: i64, range: Option<&str>) -> Response {
         let mut r = client()
             .get(self.app.url(&format!("/api/v1/evidence/{id}")))
@@ -321,16 +334,7 @@ async fn oversize_leaves_nothing(s: &Setup) {
             "file",
             reqwest::multipart::Part::bytes(vec![b'b'; 530_000]).file_name("b.log"),
         );
-    let resp = client()
-        .post(
-            s.app
-                .url(&format!("/api/v1/releases/{}/evidence", s.release)),
-        )
-        .bearer_auth(&s.token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let resp = s.upload_form(form).await;
     assert_eq!(resp.status(), 413);
     assert_eq!(s.rows().await, 0);
     assert_eq!(s.objects().await, Vec::<String>::new());
@@ -395,16 +399,7 @@ async fn empty_files_and_lying_types(pool: PgPool) {
         "file",
         reqwest::multipart::Part::bytes(Vec::new()).file_name(""),
     );
-    let resp = client()
-        .post(
-            s.app
-                .url(&format!("/api/v1/releases/{}/evidence", s.release)),
-        )
-        .bearer_auth(&s.token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let resp = s.upload_form(form).await;
     assert_eq!(resp.status(), 422);
     assert_eq!(s.objects().await, Vec::<String>::new());
 
@@ -477,16 +472,7 @@ async fn file_names_are_sanitized(pool: PgPool) {
         "file",
         reqwest::multipart::Part::bytes(b"x\n".to_vec()).file_name("../../root/.ssh/id_rsa"),
     );
-    let resp = client()
-        .post(
-            s.app
-                .url(&format!("/api/v1/releases/{}/evidence", s.release)),
-        )
-        .bearer_auth(&s.token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let resp = s.upload_form(form).await;
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["filename"], "id_rsa");
 }
@@ -651,16 +637,7 @@ async fn items_needing_evidence_pass_with_a_file_and_reopen_when_it_is_retracted
             reqwest::multipart::Part::bytes(b"INFO ok\nERROR boom\n".to_vec())
                 .file_name("smoke.log"),
         );
-    let resp = client()
-        .post(
-            s.app
-                .url(&format!("/api/v1/releases/{}/evidence", s.release)),
-        )
-        .bearer_auth(&s.token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let resp = s.upload_form(form).await;
     assert_eq!(resp.status(), 201);
     let stored: Vec<Value> = resp.json().await.unwrap();
     assert_eq!(stored.len(), 2);

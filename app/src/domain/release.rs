@@ -172,6 +172,21 @@ pub fn check_item_change(
     }
 }
 
+/// Whether an item goes back to `open` when proof is taken away (evidence retracted): it
+/// passed, and with the `proof_left` (links and attached files) it could not pass now.
+pub fn reopens_without_proof(state: ItemState, evidence_required: bool, proof_left: usize) -> bool {
+    // Judged as a pass in an open phase by someone allowed to: only the evidence rule counts.
+    state == ItemState::Passed
+        && check_item_change(
+            Phase::Draft,
+            state,
+            None,
+            evidence_required,
+            proof_left,
+            true,
+        ) == Err(ItemRefusal::EvidenceRequired)
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {

@@ -5,7 +5,7 @@ use super::audit::{self, Entry};
 use super::releases::{bump, lock, require_worker};
 use super::{Actor, ServiceError};
 use crate::domain::evidence::{evidence_open, AttachedTo, Evidence, Kind};
-use crate::domain::release::Phase;
+use crate::domain::release::{reopens_without_proof, Phase};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
@@ -287,20 +287,32 @@ pub async fn retract(
     )
     .execute(&mut *tx)
     .await?;
-    let mut reopened = None;
-    if let Some(key) = &before.item_key {
-        reopened = sqlx::query_scalar!(
-            "UPDATE checklist_items c SET state = 'open', updated_by = $3, updated_at = now()
-             WHERE c.release_id = $1 AND c.key = $2 AND c.evidence_required
-               AND c.state = 'passed' AND cardinality(c.links) = 0
-               AND NOT EXISTS (SELECT 1 FROM evidence e WHERE e.release_id = c.release_id
-                               AND e.item_key = c.key AND e.retracted_at IS NULL)
-             RETURNING key",
+    // The checklist as it is now, the retracted file no longer counted.
+    let item = match &before.item_key {
+        Some(key) => super::releases::checklist(&mut tx, release_id)
+            .await?
+            .into_iter()
+            .find(|i| &i.key == key),
+        None => None,
+    };
+    let reopened = item
+        .filter(|i| {
+            reopens_without_proof(
+                i.state,
+                i.evidence_required,
+                i.links.len() + i.attachments.max(0) as usize,
+            )
+        })
+        .map(|i| i.key);
+    if let Some(key) = &reopened {
+        sqlx::query!(
+            "UPDATE checklist_items SET state = 'open', updated_by = $3, updated_at = now()
+             WHERE release_id = $1 AND key = $2",
             release_id,
             key,
             actor.user_id()
         )
-        .fetch_optional(&mut *tx)
+        .execute(&mut *tx)
         .await?;
     }
     bump(&mut tx, release_id).await?;

@@ -274,7 +274,7 @@ async fn upload_task(
         }
         Some(_) => return Err(invalid("return", "Not a page of Shipgate.")),
     };
-    evidence::check_target(
+    let upfront = evidence::check_target(
         &state.pool,
         &actor,
         id,
@@ -330,6 +330,11 @@ async fn upload_task(
                 }
                 let t = match &target {
                     Some(t) => t.clone(),
+                    // No form fields changed where the files go: checked already.
+                    None if (&item, &section) == (&q.item, &q.section) => {
+                        target = Some(upfront.clone());
+                        upfront.clone()
+                    }
                     None => {
                         let t = evidence::check_target(
                             &state.pool,
@@ -360,14 +365,7 @@ async fn upload_task(
                     "Name the file: ?filename=… (or send multipart/form-data).",
                 ));
             };
-            let target = evidence::check_target(
-                &state.pool,
-                &actor,
-                id,
-                q.section.as_deref(),
-                q.item.as_deref(),
-            )
-            .await?;
+            let target = upfront.clone();
             let claimed = headers
                 .get(header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())

@@ -391,3 +391,12 @@ fn countdowns_speak_in_the_two_largest_units() {
     assert_eq!(c.text(Lang::En), "overdue by 20 min");
     assert_eq!(c.text(Lang::De), "seit 20 Min. überfällig");
 }
+
+#[test]
+fn a_passed_item_reopens_only_when_its_required_proof_is_gone() {
+    assert!(reopens_without_proof(ItemState::Passed, true, 0));
+    assert!(!reopens_without_proof(ItemState::Passed, true, 1));
+    assert!(!reopens_without_proof(ItemState::Passed, false, 0));
+    assert!(!reopens_without_proof(ItemState::Failed, true, 0));
+    assert!(!reopens_without_proof(ItemState::AcceptedRisk, true, 0));
+}
