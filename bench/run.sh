@@ -110,3 +110,76 @@ awk -v mb="$mb" -v c0="$cp_start" -v c1="$cp_end" -v u0="$up_start" -v u1="$up_e
   printf "%-34s %10.1f %8.1f%%   %-28s %s\n", "POST …/evidence (streamed)", up, ratio, ">= 50% of cp", (ratio >= 50 ? "ok" : "MISSED");
   printf "%-34s %10.1f %9s   %-28s %s\n", "server peak RSS growth (MB)", growth, "", "<= 32 MB", (growth <= 32 ? "ok" : "MISSED");
 }'
+
+# Environment probes. First the server idle (nothing to probe), then the status view at 16
+# connections against a bare axum handler returning the same snapshot bytes, then 2,000
+# environments × 2 endpoints every 15 s against a local target, 20% of them hanging.
+target_port="$(free_port)"
+"$baseline" target "127.0.0.1:$target_port" >/dev/null 2>&1 &
+target_pid=$!
+static_pid=""
+trap 'kill $app_pid $base_pid $target_pid $static_pid 2>/dev/null || true; rm -rf "$scratch"' EXIT
+for _ in $(seq 1 50); do answers "$target_port" && break; sleep 0.1; done
+ticks() { awk '{print $14 + $15}' "/proc/$app_pid/stat"; }
+rss_mb() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$app_pid/status"; }
+hz="$(getconf CLK_TCK)"
+idle_s="${BENCH_IDLE_SECONDS:-20}"
+echo "bench: the server idle for ${idle_s}s…" >&2
+t0=$(ticks); sleep "$idle_s"; t1=$(ticks)
+idle_cpu=$(awk -v a="$t0" -v b="$t1" -v hz="$hz" -v s="$idle_s" 'BEGIN { printf "%.1f", (b - a) / hz / s * 100 }')
+idle_rss=$(rss_mb)
+
+environments() { # FIRST COUNT: environments bench-FIRST… ; every fifth one hangs
+  psql -q "$url" >/dev/null <<SQL
+INSERT INTO environments (name, base_url, interval_seconds, timeout_ms)
+SELECT 'bench-' || g, 'http://127.0.0.1:$target_port/' || CASE WHEN g % 5 = 0 THEN 'hang' ELSE 'ok' END || '/' || g, 15, 2000
+FROM generate_series($1, $1 + $2 - 1) g;
+INSERT INTO probe_endpoints (environment_id, kind, interval_ms, next_due)
+SELECT e.id, k, 15000, now() + random() * interval '15 seconds'
+FROM environments e CROSS JOIN unnest(ARRAY['health', 'readiness']) k
+WHERE NOT EXISTS (SELECT 1 FROM probe_endpoints p WHERE p.environment_id = e.id);
+SELECT pg_notify('shipgate_status', 'environments');
+SQL
+}
+
+# The status view: 20 environments, the snapshot every viewer gets.
+environments 1 20
+sleep 20
+curl -sf -H "cookie: $cookie" "http://127.0.0.1:$app_port/api/v1/status" >"$scratch/status.json"
+static_port="$(free_port)"
+DATABASE_URL="$url" BASELINE_STATIC_FILE="$scratch/status.json" "$baseline" "127.0.0.1:$static_port" >/dev/null 2>&1 &
+static_pid=$!
+for _ in $(seq 1 50); do answers "$static_port" && break; sleep 0.1; done
+curl -sf "http://127.0.0.1:$static_port/static" >/dev/null
+echo "bench: status view, ${duration}s each at 16 connections…" >&2
+wrk -t2 -c16 -d2s -H "cookie: $cookie" "http://127.0.0.1:$app_port/api/v1/status" >/dev/null
+read -r sb_rps sb_p99 sb_err < <(measure static "http://127.0.0.1:$static_port/static")
+read -r s_rps s_p99 s_err < <(measure status "http://127.0.0.1:$app_port/api/v1/status" "cookie: $cookie")
+echo
+b_rps="$sb_rps"
+printf "%-34s %10s %9s %7s %9s   %-28s %s\n" "status view ($(wc -c <"$scratch/status.json") bytes)" "req/s" "p99 ms" "errors" "of base" "goal" ""
+row "baseline: axum, same bytes" "$sb_rps" "$sb_p99" "$sb_err" ""
+row "GET /api/v1/status (signed in)" "$s_rps" "$s_p99" "$s_err" 30
+
+# The prober at scale: 2,000 environments (the 20 above included), measured after a
+# warm-up interval for BENCH_PROBE_SECONDS.
+environments 21 1980
+probe_s="${BENCH_PROBE_SECONDS:-60}"
+echo "bench: 2,000 environments probed; warming up 20s, measuring ${probe_s}s…" >&2
+sleep 20
+echo 5 >"/proc/$app_pid/clear_refs" 2>/dev/null || true
+from="$(psql -qtA "$url" -c "SELECT now()")"
+t0=$(ticks); sleep "$probe_s"; t1=$(ticks)
+to="$(psql -qtA "$url" -c "SELECT now()")"
+busy_cpu=$(awk -v a="$t0" -v b="$t1" -v hz="$hz" -v s="$probe_s" 'BEGIN { printf "%.1f", (b - a) / hz / s * 100 }')
+busy_rss=$(rss_mb)
+read -r lag_p99 probes_done < <(psql -qtA -F ' ' "$url" -c "
+  SELECT round((percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM started_at - scheduled_at)) * 1000)::numeric, 1), count(*)
+  FROM probe_results WHERE scheduled_at >= '$from' AND scheduled_at < '$to'")
+expected=$(awk -v s="$probe_s" 'BEGIN { printf "%d", 4000 * s / 15 }')
+echo
+printf "%-34s %10s %9s %9s %9s   %s\n" "prober: 2,000 env × 2, 15 s, 20% hang" "lag p99" "CPU %" "RSS MB" "probes" "goal"
+printf "%-34s %10s %9s %9s %9s   %s\n" "baseline: idle server" "-" "$idle_cpu" "$idle_rss" "-" "baseline"
+awk -v lag="$lag_p99" -v cpu="$busy_cpu" -v rss="$busy_rss" -v n="$probes_done" -v want="$expected" 'BEGIN {
+  ok = (lag <= 500 && cpu <= 25 && rss <= 150 && n >= want * 0.95) ? "ok" : "MISSED";
+  printf "%-34s %8.1f ms %9.1f %9.1f %9d   lag p99 <= 500 ms, CPU <= 25%%, RSS <= 150 MB (%d due)  %s\n", "probing", lag, cpu, rss, n, want, ok }'

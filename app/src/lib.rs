@@ -6,6 +6,7 @@ pub mod actions;
 pub mod domain;
 pub mod evidence_actions;
 pub mod i18n;
+pub mod monitoring_actions;
 pub mod release_actions;
 pub mod ui;
 

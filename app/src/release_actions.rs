@@ -15,6 +15,8 @@ pub struct ReleaseRow {
     pub release: Release,
     pub deadline: Option<Deadline>,
     pub blockers: Vec<Blocker>,
+    /// Going live while the target environment has an open P1.
+    pub rollback_suggested: bool,
 }
 
 /// Everything the release page shows.
@@ -30,6 +32,8 @@ pub struct ReleaseDetails {
     pub audit: Vec<AuditLine>,
     /// Everything attached, retracted pieces included.
     pub evidence: Vec<crate::domain::evidence::Evidence>,
+    /// Going live while the target environment has an open P1.
+    pub rollback_suggested: bool,
 }
 
 #[cfg(feature = "ssr")]
@@ -44,6 +48,7 @@ pub async fn list_releases() -> Result<Vec<ReleaseRow>, ServerFnError> {
     ssr::current_user()?;
     let state = ssr::state();
     let now = chrono::Utc::now();
+    let status = state.status.current();
     let mut rows = vec![];
     for id in releases::list_ids(&state.pool, false)
         .await
@@ -64,6 +69,10 @@ pub async fn list_releases() -> Result<Vec<ReleaseRow>, ServerFnError> {
         rows.push(ReleaseRow {
             deadline: next_deadline(snap.release.phase, snap.release.window_start, now),
             blockers: gate.blockers,
+            rollback_suggested: crate::domain::monitoring::rollback_suggested(
+                snap.release.phase,
+                status.snapshot.p1_open_in(&snap.release.environment),
+            ),
             release: snap.release.clone(),
         });
     }
@@ -144,6 +153,14 @@ pub async fn load_release_details(id: i64) -> Result<ReleaseDetails, ServerFnErr
         checklist: snap.checklist.clone(),
         known_issues: snap.known_issues.clone(),
         evidence: snap.evidence.clone(),
+        rollback_suggested: crate::domain::monitoring::rollback_suggested(
+            snap.release.phase,
+            state
+                .status
+                .current()
+                .snapshot
+                .p1_open_in(&snap.release.environment),
+        ),
     })
 }
 
@@ -416,4 +433,23 @@ pub async fn update_release(
     .await
     .map_err(ssr::fail)?;
     Ok(())
+}
+
+/// Fills a health-check item from the probes: a snapshot as evidence, passed or failed.
+#[server]
+pub async fn check_item_from_probes(release_id: i64, key: String) -> Result<bool, ServerFnError> {
+    let actor = ssr::actor()?;
+    let state = ssr::state();
+    let checked = crate::services::probe_evidence::check_item(
+        &state.pool,
+        &state.storage,
+        &state.status,
+        &actor,
+        release_id,
+        &key,
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(ssr::fail)?;
+    Ok(checked.passed)
 }

@@ -35,6 +35,8 @@ pub struct AppState {
     pub release_views: Arc<crate::services::page_cache::ReleaseViews>,
     /// Release pages as last rendered per reader, for a moment.
     pub rendered_pages: Arc<crate::services::page_cache::RenderedPages>,
+    /// The team-wide status, kept fresh by the status channel.
+    pub status: Arc<crate::services::status::StatusHub>,
     /// Line indexes of logs being viewed.
     pub log_indexes: Arc<crate::services::logs::LogIndexes>,
 }

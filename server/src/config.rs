@@ -54,6 +54,47 @@ pub struct Settings {
     pub storage: StorageSettings,
     /// The largest evidence upload accepted, in bytes (`EVIDENCE_MAX_MB`).
     pub evidence_max_bytes: u64,
+    pub probes: ProbeSettings,
+}
+
+/// The background prober, evaluator and webhook deliveries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProbeSettings {
+    /// `PROBES=off` runs no background work (the web server only).
+    pub enabled: bool,
+    /// This replica's name in the probe results (`REPLICA_NAME`, default host and pid).
+    pub replica: String,
+    /// Probes in flight at most (`PROBE_CONCURRENCY`, default 2048).
+    pub concurrency: usize,
+    /// Raw results are kept this many days (`PROBE_RAW_RETENTION_DAYS`, default 7).
+    pub raw_retention_days: i64,
+    /// One-minute rollups are kept this many days (`PROBE_ROLLUP_RETENTION_DAYS`, default 400).
+    pub rollup_retention_days: i64,
+    /// How often states and alerts are judged (`PROBE_EVALUATE_MS`, default 2000).
+    pub evaluate_every: Duration,
+    /// The first retry of a failed webhook delivery waits this long, then doubling
+    /// (`WEBHOOK_RETRY_BASE_MS`, default 5000).
+    pub webhook_retry_base: Duration,
+}
+
+impl Default for ProbeSettings {
+    fn default() -> Self {
+        ProbeSettings {
+            enabled: true,
+            replica: format!(
+                "{}-{}",
+                std::fs::read_to_string("/etc/hostname")
+                    .map(|h| h.trim().to_string())
+                    .unwrap_or_else(|_| "shipgate".into()),
+                std::process::id()
+            ),
+            concurrency: 2048,
+            raw_retention_days: 7,
+            rollup_retention_days: 400,
+            evaluate_every: Duration::from_millis(2000),
+            webhook_retry_base: Duration::from_millis(5000),
+        }
+    }
 }
 
 /// Reads variables through a lookup function, so tests need not touch the process environment.
@@ -158,6 +199,59 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         }
     }
 
+    fn number(
+        &self,
+        var: &'static str,
+        default: u64,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Result<u64, ConfigError> {
+        match self.get(var) {
+            None => Ok(default),
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(n) if range.contains(&n) => Ok(n),
+                _ => Err(err(
+                    var,
+                    format!(
+                        "`{v}` is not a whole number from {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
+                )),
+            },
+        }
+    }
+
+    pub fn probes(&self) -> Result<ProbeSettings, ConfigError> {
+        let d = ProbeSettings::default();
+        let enabled = match self.get("PROBES").as_deref().map(str::trim) {
+            None | Some("on") => true,
+            Some("off") => false,
+            Some(v) => return Err(err("PROBES", format!("`{v}` is not one of on, off"))),
+        };
+        Ok(ProbeSettings {
+            enabled,
+            replica: self
+                .get("REPLICA_NAME")
+                .map(|v| v.trim().to_string())
+                .unwrap_or(d.replica),
+            concurrency: self.number("PROBE_CONCURRENCY", d.concurrency as u64, 1..=100_000)?
+                as usize,
+            raw_retention_days: self.number("PROBE_RAW_RETENTION_DAYS", 7, 1..=3650)? as i64,
+            rollup_retention_days: self.number("PROBE_ROLLUP_RETENTION_DAYS", 400, 1..=36500)?
+                as i64,
+            evaluate_every: Duration::from_millis(self.number(
+                "PROBE_EVALUATE_MS",
+                2000,
+                100..=600_000,
+            )?),
+            webhook_retry_base: Duration::from_millis(self.number(
+                "WEBHOOK_RETRY_BASE_MS",
+                5000,
+                1..=3_600_000,
+            )?),
+        })
+    }
+
     pub fn settings(&self) -> Result<Settings, ConfigError> {
         let log = self.log()?;
         let database_url = self.database_url()?;
@@ -223,6 +317,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             log,
             storage,
             evidence_max_bytes,
+            probes: self.probes()?,
         })
     }
 }

@@ -6,6 +6,7 @@ pub mod config;
 pub mod demo;
 pub mod health;
 pub mod middleware;
+pub mod prober;
 pub mod session_cache;
 pub mod startup;
 pub mod telemetry;

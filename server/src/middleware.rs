@@ -127,6 +127,8 @@ pub async fn gate_pages(State(state): State<AppState>, req: Request, next: Next)
         (true, true, "/login" | "/register") => Some("/".to_string()),
         (true, false, "/register") => Some("/login".to_string()),
         (true, false, "/login") => None,
+        // The public status page answers for itself (it may be switched off).
+        (true, false, "/status/public") => None,
         (true, false, _) => {
             let wanted = req
                 .uri()

@@ -67,6 +67,7 @@ pub fn state(settings: &Settings, pool: PgPool) -> anyhow::Result<AppState> {
         log_indexes: Arc::default(),
         release_views: Arc::default(),
         rendered_pages: Arc::default(),
+        status: Arc::default(),
     })
 }
 
@@ -132,14 +133,14 @@ pub struct Application {
     listener: tokio::net::TcpListener,
     router: Router,
     pool: PgPool,
+    state: AppState,
+    probes: crate::config::ProbeSettings,
 }
 
 impl Application {
     pub async fn build(settings: &Settings, pool: PgPool) -> anyhow::Result<Application> {
-        let router = router(
-            state(settings, pool.clone())?,
-            settings.public_base_url.clone(),
-        );
+        let state = state(settings, pool.clone())?;
+        let router = router(state.clone(), settings.public_base_url.clone());
         let listener = tokio::net::TcpListener::bind(settings.site_addr)
             .await
             .with_context(|| {
@@ -149,6 +150,8 @@ impl Application {
             listener,
             router,
             pool,
+            state,
+            probes: settings.probes.clone(),
         })
     }
 
@@ -160,6 +163,7 @@ impl Application {
 
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let sweeper = tokio::spawn(sweep_expired_sessions(self.pool.clone()));
+        let background = crate::prober::spawn(&self.state, &self.probes);
         let result = axum::serve(
             self.listener,
             self.router
@@ -169,6 +173,9 @@ impl Application {
         .await
         .context("server stopped with an error");
         sweeper.abort();
+        for task in background {
+            task.abort();
+        }
         result
     }
 }

@@ -4,6 +4,8 @@
 pub mod account;
 pub mod evidence;
 pub mod logs;
+pub mod monitoring;
+pub mod monitoring_model;
 pub mod release;
 pub mod release_model;
 pub mod templates;

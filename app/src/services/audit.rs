@@ -101,6 +101,11 @@ pub async fn append(
     )
     .execute(&mut *conn)
     .await?;
+    // Every change to a release writes its audit row here: the status view hears of it
+    // when the transaction commits.
+    if e.release_id.is_some() {
+        super::environments::notify(conn, "release").await?;
+    }
     Ok(())
 }
 

@@ -2,16 +2,21 @@
 //! so each rule about accounts is enforced in exactly one place.
 
 pub mod accounts;
+pub mod alerts;
 pub mod audit;
 pub mod auth_cache;
 pub mod checklists;
+pub mod environments;
 pub mod error;
 pub mod evidence;
 pub mod logs;
 pub mod page_cache;
 pub mod passwords;
+pub mod probe_evidence;
+pub mod probes;
 pub mod releases;
 pub mod signoffs;
+pub mod status;
 pub mod storage;
 pub mod templates;
 pub mod throttle;

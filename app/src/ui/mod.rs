@@ -3,12 +3,14 @@
 mod account;
 mod admin;
 mod auth_pages;
+mod environments;
 mod evidence;
 mod layout;
 mod log_viewer;
 mod placeholders;
 mod release_page;
 mod releases;
+mod status;
 mod templates;
 
 use crate::domain::account::UserInfo;
@@ -110,9 +112,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/releases/new") view=releases::NewReleasePage/>
                     <Route path=path!("/releases/:id") view=release_page::ReleasePage ssr=SsrMode::Async/>
                     <Route path=path!("/releases/:id/evidence/:evidence") view=log_viewer::LogViewerPage ssr=SsrMode::Async/>
-                    <Route path=path!("/status") view=placeholders::StatusPage/>
+                    <Route path=path!("/status") view=status::StatusPage ssr=SsrMode::Async/>
+                    <Route path=path!("/status/public") view=status::PublicStatusPage ssr=SsrMode::Async/>
                     <Route path=path!("/archive") view=placeholders::ArchivePage/>
-                    <Route path=path!("/environments") view=placeholders::EnvironmentsPage/>
+                    <Route path=path!("/environments") view=environments::EnvironmentsPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=admin::AdminUsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/templates") view=templates::TemplatesPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=account::AccountPage ssr=SsrMode::Async/>

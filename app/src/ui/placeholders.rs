@@ -16,34 +16,12 @@ fn Empty(title: &'static str, text: &'static str) -> impl IntoView {
 }
 
 #[component]
-pub fn StatusPage() -> impl IntoView {
-    let l = use_lang();
-    view! {
-        <Empty
-            title=l.pick("Live status", "Live-Status")
-            text=l.pick("No environments are probed yet.", "Noch werden keine Umgebungen geprüft.")
-        />
-    }
-}
-
-#[component]
 pub fn ArchivePage() -> impl IntoView {
     let l = use_lang();
     view! {
         <Empty
             title=l.pick("Release archive", "Release-Archiv")
             text=l.pick("No finished releases yet.", "Noch keine abgeschlossenen Releases.")
-        />
-    }
-}
-
-#[component]
-pub fn EnvironmentsPage() -> impl IntoView {
-    let l = use_lang();
-    view! {
-        <Empty
-            title=l.pick("Environments", "Umgebungen")
-            text=l.pick("No environments registered yet.", "Noch keine Umgebungen registriert.")
         />
     }
 }

@@ -9,16 +9,17 @@ use super::{short_time, use_lang, use_user};
 use crate::actions::error_text;
 use crate::domain::account::UserInfo;
 use crate::domain::evidence::{evidence_open, AttachedTo, Evidence};
+use crate::domain::monitoring::is_probed_item;
 use crate::domain::release::{Decision, ItemState, Phase, SignerRole};
 use crate::domain::release_model::{ChecklistItem, GateReport};
 use crate::domain::templates::ChecklistKind;
 use crate::domain::time::{berlin_display, berlin_input_value};
 use crate::i18n::Lang;
-use crate::release_actions::UpdateRelease;
 use crate::release_actions::{
     load_release_details, AddKnownIssue, ReleaseDetails as Page, RequestPhase, SetItem,
     SetPreconditions, SettleKnownIssue, Sign,
 };
+use crate::release_actions::{CheckItemFromProbes, UpdateRelease};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -49,6 +50,7 @@ struct Actions {
     sign: ServerAction<Sign>,
     pre: ServerAction<SetPreconditions>,
     edit: ServerAction<UpdateRelease>,
+    probe: ServerAction<CheckItemFromProbes>,
 }
 
 #[component]
@@ -64,6 +66,7 @@ pub fn ReleasePage() -> impl IntoView {
         sign: ServerAction::new(),
         pre: ServerAction::new(),
         edit: ServerAction::new(),
+        probe: ServerAction::new(),
     };
     let ev = EvidenceCtx::new();
     provide_context(ev);
@@ -80,6 +83,7 @@ pub fn ReleasePage() -> impl IntoView {
                 acts.sign.version().get(),
                 acts.pre.version().get(),
                 acts.edit.version().get(),
+                acts.probe.version().get(),
             )
         },
         |(id, ..)| load_release_details(id),
@@ -93,6 +97,7 @@ pub fn ReleasePage() -> impl IntoView {
             acts.sign.value().get().and_then(|r| r.err()),
             acts.pre.value().get().and_then(|r| r.err()),
             acts.edit.value().get().and_then(|r| r.err()),
+            acts.probe.value().get().and_then(|r| r.err()),
         ]
         .into_iter()
         .flatten()
@@ -118,6 +123,7 @@ fn ReleaseView(p: Page, acts: Actions) -> impl IntoView {
     let me = use_user();
     let r = p.release.clone();
     let id = r.id;
+    let rollback = p.rollback_suggested;
     let can_steer = me.as_ref().is_some_and(|u| r.may_steer(u));
     let captain_or_owner = me.as_ref().is_some_and(|u| r.is_captain_or_owner(u));
     let can_attach = me.as_ref().is_some_and(|u| u.is_worker());
@@ -178,6 +184,7 @@ fn ReleaseView(p: Page, acts: Actions) -> impl IntoView {
             <div class="row-between">
                 <h1>{r.title.clone()}" "<small class="muted">{r.version.clone()}</small></h1>
                 <span class=format!("phase phase-{}", r.phase.as_str()) data-testid="phase">{phase_label(lang, r.phase)}</span>
+                {rollback.then(|| view! { " " <super::releases::RollbackSuggested lang/> })}
             </div>
             <dl class="facts">
                 <dt>{lang.pick("Environment", "Umgebung")}</dt><dd>{r.environment.clone()}" (staging: "{r.staging_environment.clone()}")"</dd>
@@ -356,6 +363,18 @@ fn ChecklistPanel(
                     let reason = i.reason.clone();
                     let note = i.note.clone();
                     let current = i.state;
+                    let probed = (!closed && can_work && is_probed_item(&i.key)).then(|| {
+                        let key = i.key.clone();
+                        view! {
+                            <ActionForm action=acts.probe attr:class="inline probe-form">
+                                <input type="hidden" name="release_id" value=release_id/>
+                                <input type="hidden" name="key" value=key/>
+                                <button type="submit" data-testid="check-from-probes">
+                                    {lang.pick("Check now from the probes", "Jetzt aus den Checks prüfen")}
+                                </button>
+                            </ActionForm>
+                        }
+                    });
                     let form = (!closed && can_work).then(move || view! {
                         <ActionForm action=acts.set_item attr:class="row item-form">
                             <input type="hidden" name="release_id" value=release_id/>
@@ -381,6 +400,7 @@ fn ChecklistPanel(
                             {(!i.note.is_empty()).then(|| view! { <div class="muted">{i.note.clone()}</div> })}
                             <div>{i.links.iter().map(|l| view! { <a href=l.clone() rel="noopener noreferrer" target="_blank">{l.clone()}</a>" " }).collect_view()}</div>
                             {block}
+                            {probed}
                             {form}
                         </li>
                     }

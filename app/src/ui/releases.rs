@@ -21,6 +21,17 @@ pub fn phase_label(lang: Lang, p: Phase) -> &'static str {
     }
 }
 
+/// The mark of a release going live while its target environment has an open P1.
+#[component]
+pub fn RollbackSuggested(lang: Lang) -> impl IntoView {
+    view! {
+        <span class="badge danger" data-testid="rollback-suggested"
+            title=lang.pick("The target environment has an open P1 alert.", "Die Zielumgebung hat einen offenen P1-Alarm.")>
+            {lang.pick("Rollback suggested", "Rollback empfohlen")}
+        </span>
+    }
+}
+
 /// Why a gate is closed, in words.
 pub fn blocker_text(lang: Lang, b: &Blocker) -> String {
     match b {
@@ -125,7 +136,8 @@ pub fn ReleasesPage() -> impl IntoView {
                                             <tr data-release=r.id>
                                                 <td><a href=format!("/releases/{}", r.id)><strong>{r.title.clone()}</strong></a><br/>
                                                     <span class="muted">{r.version.clone()}" → "{r.environment.clone()}</span></td>
-                                                <td><span class=format!("phase phase-{}", r.phase.as_str())>{phase_label(lang, r.phase)}</span></td>
+                                                <td><span class=format!("phase phase-{}", r.phase.as_str())>{phase_label(lang, r.phase)}</span>
+                                                    {row.rollback_suggested.then(|| view! { " " <RollbackSuggested lang/> })}</td>
                                                 <td>{berlin_display(&r.window_start)}</td>
                                                 <td>{deadline}</td>
                                                 <td>{(blockers > 0).then(|| view! {

@@ -4,6 +4,7 @@
 mod accounts;
 pub mod error;
 pub mod evidence;
+mod monitoring;
 mod openapi;
 mod releases;
 mod templates;
@@ -23,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .merge(accounts::router())
         .merge(releases::router())
         .merge(evidence::router())
+        .merge(monitoring::router())
         .merge(templates::router())
         .route("/openapi.json", axum::routing::get(openapi::document))
         .fallback(|| async { ApiError::not_found() })

@@ -1,6 +1,8 @@
 //! Test harness: a real Shipgate on a random port over a fresh database per test.
 #![allow(dead_code)]
 
+pub mod responder;
+
 use app::services::accounts::{self, NewUser};
 use app::services::Actor;
 use reqwest::header::{HeaderMap, HeaderValue, COOKIE, SET_COOKIE};
@@ -33,6 +35,12 @@ pub fn settings(database_url: &str) -> Settings {
             dir: scratch_dir("evidence"),
         },
         evidence_max_bytes: 100_000_000,
+        probes: shipgate_server::config::ProbeSettings {
+            // Tests judge quickly and retry webhooks at once.
+            evaluate_every: Duration::from_millis(300),
+            webhook_retry_base: Duration::from_millis(50),
+            ..Default::default()
+        },
     }
 }
 

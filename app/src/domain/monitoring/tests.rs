@@ -1,0 +1,344 @@
+use super::*;
+use chrono::TimeZone;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
+}
+
+/// A synthetic series: one sample every `every_s` seconds ending at `t0`, each made by `f(i)`.
+fn series(n: usize, every_s: i64, f: impl Fn(usize) -> (Option<i32>, i32)) -> Vec<Sample> {
+    (0..n)
+        .map(|i| {
+            let (status, latency_ms) = f(i);
+            Sample {
+                at: t0() - Duration::seconds(every_s * (n - 1 - i) as i64),
+                ok: status == Some(200),
+                status,
+                latency_ms,
+            }
+        })
+        .collect()
+}
+
+fn facts(kind: EndpointKind, samples: &[Sample]) -> EndpointFacts {
+    let last_ok = samples.iter().rev().find(|s| s.ok).map(|s| s.at);
+    let trailing = samples.iter().rev().take_while(|s| !s.ok).count() as i32;
+    EndpointFacts {
+        kind,
+        interval_ms: 1000,
+        window: WindowStats::of(samples),
+        last_checked_at: samples.last().map(|s| s.at),
+        last_ok_at: last_ok,
+        consecutive_failures: trailing,
+        watched_since: t0() - Duration::hours(1),
+    }
+}
+
+fn rules(f: &EndpointFacts) -> Vec<Rule> {
+    firing(f, &Thresholds::default(), t0())
+        .into_iter()
+        .map(|x| x.rule)
+        .collect()
+}
+
+#[test]
+fn rules_have_one_name_in_code_tables_and_api() {
+    for rule in Rule::ALL {
+        assert_eq!(serde_json::to_value(rule).unwrap(), rule.as_str());
+        assert_eq!(Rule::parse(rule.as_str()), Some(rule));
+    }
+}
+
+#[test]
+fn percentiles_are_nearest_rank() {
+    let v: Vec<i32> = (1..=100).collect();
+    assert_eq!(percentile(&v, 50.0), Some(50));
+    assert_eq!(percentile(&v, 95.0), Some(95));
+    assert_eq!(percentile(&v, 99.0), Some(99));
+    assert_eq!(percentile(&[7], 99.0), Some(7));
+    assert_eq!(percentile(&[], 50.0), None);
+    assert_eq!(percentile(&[1, 2, 3, 4], 50.0), Some(2));
+}
+
+#[test]
+fn window_stats_count_errors_and_ignore_unanswered_latency() {
+    let s = series(10, 1, |i| match i {
+        0 => (None, 2000),
+        1 => (Some(503), 5),
+        2 => (Some(500), 7),
+        3 => (Some(404), 3),
+        _ => (Some(200), 10 + i as i32),
+    });
+    let w = WindowStats::of(&s);
+    assert_eq!((w.total, w.ok, w.errors, w.unavailable), (10, 6, 3, 1));
+    // The timed-out probe's 2000 ms is not a latency.
+    assert_eq!(w.p99_ms, Some(19));
+    assert!((w.error_pct() - 30.0).abs() < 1e-9);
+}
+
+#[test]
+fn a_healthy_series_fires_nothing_and_is_up() {
+    let s = series(300, 1, |_| (Some(200), 20));
+    let f = facts(EndpointKind::Readiness, &s);
+    assert!(rules(&f).is_empty());
+    assert_eq!(endpoint_state(&f, &[], t0()), HealthState::Up);
+}
+
+#[test]
+fn readiness_503_rate_fires_just_above_half_a_percent() {
+    // 1 of 200 = 0.5 %: not above the threshold.
+    let s = series(200, 1, |i| (Some(if i == 50 { 503 } else { 200 }), 20));
+    assert!(!rules(&facts(EndpointKind::Readiness, &s)).contains(&Rule::Readiness503Rate));
+    // 2 of 200 = 1 %.
+    let s = series(200, 1, |i| {
+        (Some(if i == 50 || i == 60 { 503 } else { 200 }), 20)
+    });
+    let f = facts(EndpointKind::Readiness, &s);
+    let fired = firing(&f, &Thresholds::default(), t0());
+    let r = fired
+        .iter()
+        .find(|x| x.rule == Rule::Readiness503Rate)
+        .expect("503 rule fires");
+    assert!((r.value - 1.0).abs() < 1e-9);
+    assert_eq!(r.rule.severity(), Severity::P1);
+    // The same series on /health is no readiness alert.
+    assert!(!rules(&facts(EndpointKind::Health, &s)).contains(&Rule::Readiness503Rate));
+}
+
+#[test]
+fn error_rate_fires_above_two_percent_and_counts_timeouts() {
+    // 2 of 100 = 2 %: not above.
+    let s = series(
+        100,
+        3,
+        |i| if i < 2 { (None, 2000) } else { (Some(200), 10) },
+    );
+    assert!(!rules(&facts(EndpointKind::Health, &s)).contains(&Rule::ErrorRate));
+    let s = series(100, 3, |i| {
+        if i < 2 {
+            (None, 2000)
+        } else if i == 2 {
+            (Some(502), 10)
+        } else {
+            (Some(200), 10)
+        }
+    });
+    assert!(rules(&facts(EndpointKind::Health, &s)).contains(&Rule::ErrorRate));
+}
+
+#[test]
+fn latency_p95_fires_above_500_ms() {
+    // 5 % slow: p95 is still fast.
+    let s = series(100, 3, |i| (Some(200), if i < 5 { 900 } else { 40 }));
+    assert!(!rules(&facts(EndpointKind::Health, &s)).contains(&Rule::LatencyP95));
+    let s = series(100, 3, |i| (Some(200), if i < 6 { 900 } else { 40 }));
+    let f = facts(EndpointKind::Health, &s);
+    assert!(rules(&f).contains(&Rule::LatencyP95));
+    // A slow but answering endpoint is degraded, not down.
+    let fired = firing(&f, &Thresholds::default(), t0());
+    assert_eq!(endpoint_state(&f, &fired, t0()), HealthState::Degraded);
+}
+
+#[test]
+fn no_success_for_ten_minutes_is_p2() {
+    let mut f = facts(EndpointKind::Health, &series(5, 1, |_| (None, 2000)));
+    f.last_ok_at = Some(t0() - Duration::minutes(9));
+    assert!(!rules(&f).contains(&Rule::NoSuccess));
+    f.last_ok_at = Some(t0() - Duration::minutes(11));
+    let fired = firing(&f, &Thresholds::default(), t0());
+    let r = fired.iter().find(|x| x.rule == Rule::NoSuccess).unwrap();
+    assert_eq!(r.rule.severity(), Severity::P2);
+    assert!((r.value - 11.0).abs() < 1e-9);
+    // A new endpoint gets its ten minutes from when probing started.
+    f.last_ok_at = None;
+    f.watched_since = t0() - Duration::minutes(3);
+    assert!(!rules(&f).contains(&Rule::NoSuccess));
+}
+
+#[test]
+fn thresholds_are_configurable() {
+    let s = series(100, 3, |i| (Some(200), if i < 10 { 300 } else { 40 }));
+    let f = facts(EndpointKind::Health, &s);
+    let strict = Thresholds {
+        latency_p95_ms: 250,
+        ..Thresholds::default()
+    };
+    assert!(firing(&f, &strict, t0())
+        .iter()
+        .any(|x| x.rule == Rule::LatencyP95));
+    assert!(!rules(&f).contains(&Rule::LatencyP95));
+    assert!(Thresholds::default().check().is_ok());
+    assert!(Thresholds {
+        error_rate_pct: 101.0,
+        ..Thresholds::default()
+    }
+    .check()
+    .is_err());
+    assert!(Thresholds {
+        window_seconds: 5,
+        ..Thresholds::default()
+    }
+    .check()
+    .is_err());
+}
+
+#[test]
+fn states_follow_failures_in_a_row() {
+    let up_then = |tail: usize| {
+        series(20, 1, |i| {
+            if i >= 20 - tail {
+                (Some(503), 5)
+            } else {
+                (Some(200), 5)
+            }
+        })
+    };
+    let f = facts(EndpointKind::Readiness, &up_then(1));
+    assert_eq!(f.consecutive_failures, 1);
+    let fired = firing(&f, &Thresholds::default(), t0());
+    assert_eq!(endpoint_state(&f, &fired, t0()), HealthState::Degraded);
+    let f = facts(EndpointKind::Readiness, &up_then(2));
+    assert_eq!(endpoint_state(&f, &[], t0()), HealthState::Down);
+    // Never answered well, one failure: down.
+    let f = facts(EndpointKind::Health, &series(1, 1, |_| (None, 2000)));
+    assert_eq!(endpoint_state(&f, &[], t0()), HealthState::Down);
+}
+
+#[test]
+fn no_results_or_stale_results_are_unknown() {
+    let mut f = facts(EndpointKind::Health, &[]);
+    assert_eq!(endpoint_state(&f, &[], t0()), HealthState::Unknown);
+    f.last_checked_at = Some(t0() - Duration::seconds(61));
+    assert_eq!(endpoint_state(&f, &[], t0()), HealthState::Unknown);
+    f.last_checked_at = Some(t0() - Duration::seconds(59));
+    assert_eq!(endpoint_state(&f, &[], t0()), HealthState::Up);
+}
+
+#[test]
+fn combined_state_is_the_worst_and_unknown_is_not_up() {
+    use HealthState::*;
+    assert_eq!(HealthState::combine([Up, Up]), Up);
+    assert_eq!(HealthState::combine([Up, Down]), Down);
+    assert_eq!(HealthState::combine([Degraded, Up]), Degraded);
+    assert_eq!(HealthState::combine([Unknown, Unknown]), Unknown);
+    assert_eq!(HealthState::combine([Up, Unknown]), Degraded);
+    assert_eq!(HealthState::combine([]), Unknown);
+    let c = component_states([
+        (Component::Api, Up),
+        (Component::Database, Down),
+        (Component::Api, Degraded),
+    ]);
+    assert_eq!(
+        c,
+        vec![(Component::Api, Degraded), (Component::Database, Down)]
+    );
+}
+
+#[test]
+fn retries_back_off_and_stop() {
+    assert_eq!(retry_delay_ms(1, 1000), Some(1000));
+    assert_eq!(retry_delay_ms(2, 1000), Some(2000));
+    assert_eq!(retry_delay_ms(5, 1000), Some(16000));
+    assert_eq!(retry_delay_ms(DELIVERY_ATTEMPTS, 1000), None);
+}
+
+#[test]
+fn rollback_is_suggested_only_in_go_live() {
+    use super::super::release::Phase;
+    assert!(rollback_suggested(Phase::GoLive, true));
+    assert!(!rollback_suggested(Phase::GoLive, false));
+    assert!(!rollback_suggested(Phase::GoNoGo, true));
+}
+
+#[test]
+fn sparkline_scales_from_zero_and_skips_gaps() {
+    assert_eq!(
+        sparkline_points(&[Some(0), None, Some(100)], 100.0, 20.0),
+        "0.0,20.0 100.0,0.0"
+    );
+    assert_eq!(sparkline_points(&[], 100.0, 20.0), "");
+}
+
+fn spec() -> EnvironmentSpec {
+    EnvironmentSpec {
+        name: "staging".into(),
+        base_url: "https://staging.example.com".into(),
+        health_path: "/health".into(),
+        readiness_path: "/readiness".into(),
+        interval_seconds: 15,
+        timeout_ms: 2000,
+        expected_status: 200,
+        body_contains: None,
+        json_pointer: None,
+        json_equals: None,
+        headers: vec![],
+        health_component: None,
+        readiness_component: None,
+        enabled: true,
+    }
+}
+
+#[test]
+fn environment_settings_are_checked() {
+    assert!(spec().check().is_ok());
+    let field = |s: EnvironmentSpec| s.check().unwrap_err().field;
+    assert_eq!(
+        field(EnvironmentSpec {
+            base_url: "ftp://x".into(),
+            ..spec()
+        }),
+        "base_url"
+    );
+    assert_eq!(
+        field(EnvironmentSpec {
+            base_url: "https://".into(),
+            ..spec()
+        }),
+        "base_url"
+    );
+    assert_eq!(
+        field(EnvironmentSpec {
+            interval_seconds: 0,
+            ..spec()
+        }),
+        "interval_seconds"
+    );
+    assert!(EnvironmentSpec {
+        interval_seconds: 1,
+        ..spec()
+    }
+    .check()
+    .is_ok());
+    assert_eq!(
+        field(EnvironmentSpec {
+            health_path: "health".into(),
+            ..spec()
+        }),
+        "health_path"
+    );
+    assert_eq!(
+        field(EnvironmentSpec {
+            json_pointer: Some("/status".into()),
+            ..spec()
+        }),
+        "json_pointer"
+    );
+    assert_eq!(
+        field(EnvironmentSpec {
+            headers: vec![ProbeHeader {
+                name: "X-Token".into(),
+                value: Some("a\r\nInjected: yes".into()),
+                secret: true
+            }],
+            ..spec()
+        }),
+        "headers"
+    );
+    assert_eq!(
+        field(EnvironmentSpec {
+            name: " ".into(),
+            ..spec()
+        }),
+        "name"
+    );
+}

@@ -1,0 +1,187 @@
+//! Environments, alerts and the team-wide status as the API and the UI see them. Plain
+//! data, shared by server and browser.
+
+use super::monitoring::{Component, EndpointKind, HealthState, ProbeHeader, Rule, Thresholds};
+use super::release::{Blocker, Deadline, Phase, Severity};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Environment {
+    pub id: i64,
+    pub name: String,
+    pub base_url: String,
+    pub health_path: String,
+    pub readiness_path: String,
+    pub interval_seconds: i32,
+    pub timeout_ms: i32,
+    pub expected_status: i32,
+    pub body_contains: Option<String>,
+    pub json_pointer: Option<String>,
+    pub json_equals: Option<serde_json::Value>,
+    /// Secret values are `null`: they are write-only.
+    pub headers: Vec<ProbeHeader>,
+    pub health_component: Option<Component>,
+    pub readiness_component: Option<Component>,
+    pub enabled: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    pub id: i64,
+    pub environment_id: i64,
+    pub environment: String,
+    pub endpoint: EndpointKind,
+    pub rule: Rule,
+    pub severity: Severity,
+    pub state: AlertState,
+    pub opened_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub value: f64,
+    pub threshold: f64,
+    pub message: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertState {
+    Open,
+    Resolved,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EndpointStatus {
+    pub kind: EndpointKind,
+    pub url: String,
+    pub state: HealthState,
+    pub state_since: DateTime<Utc>,
+    pub p50_ms: Option<i32>,
+    pub p95_ms: Option<i32>,
+    pub p99_ms: Option<i32>,
+    /// Over the alert window.
+    pub samples: i32,
+    pub error_rate_pct: Option<f64>,
+    pub rate_503_pct: Option<f64>,
+    pub last_checked_at: Option<DateTime<Utc>>,
+    pub last_ok_at: Option<DateTime<Utc>>,
+    pub last_status: Option<i32>,
+    pub last_error: Option<String>,
+    pub uptime_24h: Option<f64>,
+    pub uptime_7d: Option<f64>,
+    pub uptime_30d: Option<f64>,
+    /// Latency p95 per minute, oldest first (`None`: nothing probed that minute).
+    pub sparkline: Vec<Option<i32>>,
+    pub component: Option<Component>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EnvironmentStatus {
+    pub id: i64,
+    pub name: String,
+    pub enabled: bool,
+    pub state: HealthState,
+    pub endpoints: Vec<EndpointStatus>,
+    pub open_alerts: Vec<Alert>,
+}
+
+impl EnvironmentStatus {
+    pub fn has_open_p1(&self) -> bool {
+        self.open_alerts.iter().any(|a| a.severity == Severity::P1)
+    }
+}
+
+/// A release that has not ended, as the status view shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReleaseInFlight {
+    pub id: i64,
+    pub title: String,
+    pub version: String,
+    pub environment: String,
+    pub phase: Phase,
+    pub window_start: DateTime<Utc>,
+    pub next_deadline: Option<Deadline>,
+    /// What keeps it from its next step.
+    pub blockers: Vec<Blocker>,
+    /// In go-live while its target environment has an open P1.
+    pub rollback_suggested: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ComponentStatus {
+    pub component: Component,
+    pub state: HealthState,
+}
+
+/// What the whole team sees on `/status`; the same for every viewer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatusSnapshot {
+    /// Moves on with every refresh.
+    pub version: u64,
+    pub generated_at: DateTime<Utc>,
+    pub releases: Vec<ReleaseInFlight>,
+    pub environments: Vec<EnvironmentStatus>,
+    pub components: Vec<ComponentStatus>,
+}
+
+impl StatusSnapshot {
+    pub fn empty() -> StatusSnapshot {
+        StatusSnapshot {
+            version: 0,
+            generated_at: DateTime::<Utc>::UNIX_EPOCH,
+            releases: Vec::new(),
+            environments: Vec::new(),
+            components: Vec::new(),
+        }
+    }
+
+    /// Whether a release going live into `environment` should be rolled back: the
+    /// environment has an open P1.
+    pub fn p1_open_in(&self, environment: &str) -> bool {
+        self.environments
+            .iter()
+            .any(|e| e.name.eq_ignore_ascii_case(environment.trim()) && e.has_open_p1())
+    }
+}
+
+/// The public status page: components only, nothing internal.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PublicStatus {
+    pub generated_at: DateTime<Utc>,
+    pub components: Vec<ComponentStatus>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Webhook {
+    pub id: i64,
+    pub name: String,
+    pub url: String,
+    /// `json` (Shipgate's own shape) or `slack` (`{"text": …}`, for Slack-compatible chats).
+    pub format: String,
+    pub enabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub id: i64,
+    pub webhook_id: i64,
+    pub webhook: String,
+    pub alert_id: Option<i64>,
+    pub event: String,
+    pub state: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The alert thresholds and whether the public status page is on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MonitoringSettings {
+    #[serde(flatten)]
+    pub thresholds: Thresholds,
+    pub public_status_page: bool,
+}

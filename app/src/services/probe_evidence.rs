@@ -1,0 +1,175 @@
+//! The staging gate's health-check item filled from the probes: a snapshot of the staging
+//! environment's latest results, with timestamps, kept as the item's evidence, and the
+//! item passed or failed by what it shows.
+
+use super::evidence::{self, NewEvidence};
+use super::releases::require_worker;
+use super::status::StatusHub;
+use super::storage::Storage;
+use super::{checklists, probes, releases, Actor, ServiceError};
+use crate::domain::evidence::{sniff, Evidence};
+use crate::domain::monitoring::{is_probed_item, HealthState};
+use crate::domain::release_model::ChecklistItem;
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+
+/// Results per endpoint the snapshot keeps.
+const RECENT: i64 = 10;
+
+/// Why the probes do not let the item pass; empty when they do.
+pub fn failures(status: &crate::domain::monitoring_model::EnvironmentStatus) -> Vec<String> {
+    let mut why = Vec::new();
+    if !status.enabled {
+        why.push(format!("{} is not being probed (disabled)", status.name));
+    }
+    for p in &status.endpoints {
+        if p.state != HealthState::Up {
+            why.push(format!(
+                "{} /{} is {}{}",
+                status.name,
+                p.kind.as_str(),
+                p.state.as_str(),
+                p.last_error
+                    .as_deref()
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    for a in status
+        .open_alerts
+        .iter()
+        .filter(|a| a.severity == crate::domain::release::Severity::P1)
+    {
+        why.push(format!("open P1: {}", a.message));
+    }
+    why
+}
+
+pub struct Checked {
+    pub item: ChecklistItem,
+    pub evidence: Evidence,
+    pub passed: bool,
+}
+
+/// Takes the snapshot, attaches it to the item and passes or fails the item by it.
+pub async fn check_item(
+    pool: &PgPool,
+    storage: &Storage,
+    hub: &StatusHub,
+    actor: &Actor,
+    release_id: i64,
+    item_key: &str,
+    now: DateTime<Utc>,
+) -> Result<Checked, ServiceError> {
+    require_worker(actor)?;
+    if !is_probed_item(item_key) {
+        return Err(ServiceError::invalid(
+            "item",
+            "Only the health-check items are filled from the probes.",
+            "Nur die Health-Check-Punkte werden aus den Checks befüllt.",
+        ));
+    }
+    let target = evidence::check_target(pool, actor, release_id, None, Some(item_key)).await?;
+    let release = releases::get(pool, release_id).await?;
+    let env_name = release.staging_environment.trim().to_string();
+    let env_id = sqlx::query_scalar!(
+        "SELECT id FROM environments WHERE lower(name) = lower($1)",
+        env_name
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or(ServiceError::invalid(
+        "environment",
+        "The release's staging environment is not registered under Environments, so there are no probe results for it.",
+        "Die Staging-Umgebung des Releases ist unter Umgebungen nicht eingetragen; es gibt keine Check-Ergebnisse dafür.",
+    ))?;
+    let status = hub.environment(pool, env_id, now).await?;
+    let recent = probes::recent_results(pool, env_id, RECENT).await?;
+    let why = failures(&status);
+    let passed = why.is_empty();
+    let document = json!({
+        "taken_at": now,
+        "release": { "id": release.id, "title": release.title, "version": release.version },
+        "item": item_key,
+        "environment": { "id": env_id, "name": status.name },
+        "verdict": if passed { "passed" } else { "failed" },
+        "reasons": why,
+        "status": status,
+        "recent_results": recent,
+    });
+    let bytes =
+        serde_json::to_vec_pretty(&document).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let key = Storage::new_key(release_id);
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    let size = bytes.len() as i64;
+    let sniffed = sniff(
+        &bytes[..bytes.len().min(crate::domain::evidence::SNIFF_LEN)],
+        bytes.len() <= crate::domain::evidence::SNIFF_LEN,
+    );
+    storage
+        .put_small(&key, bytes)
+        .await
+        .map_err(|e| ServiceError::Internal(format!("storing the probe snapshot: {e}")))?;
+    let filename = format!(
+        "probe-snapshot-{}-{}.json",
+        crate::domain::evidence::sanitize_filename(&env_name),
+        now.format("%Y%m%dT%H%M%SZ")
+    );
+    let recorded = evidence::record_all(
+        pool,
+        actor,
+        vec![NewEvidence {
+            target,
+            storage_key: key.clone(),
+            filename: filename.clone(),
+            original_name: filename,
+            size,
+            content_type: sniffed.content_type.to_string(),
+            kind: sniffed.kind,
+            claimed_type: Some("application/json".into()),
+            sha256,
+        }],
+    )
+    .await;
+    let evidence = match recorded {
+        Ok(mut list) if !list.is_empty() => list.remove(0),
+        Ok(_) => return Err(ServiceError::Internal("probe snapshot not recorded".into())),
+        Err(e) => {
+            let _ = storage.delete(&key).await;
+            return Err(e);
+        }
+    };
+    let note = if passed {
+        format!(
+            "Probes at {}: {} up, no open P1.",
+            now.format("%Y-%m-%d %H:%M:%S UTC"),
+            status.name
+        )
+    } else {
+        format!(
+            "Probes at {}: {}",
+            now.format("%Y-%m-%d %H:%M:%S UTC"),
+            why.join("; ")
+        )
+    };
+    let item = checklists::set_item(
+        pool,
+        actor,
+        release_id,
+        item_key,
+        checklists::ItemChange {
+            state: Some(if passed { "passed" } else { "failed" }.into()),
+            note: Some(note.chars().take(4000).collect()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(Checked {
+        item,
+        evidence,
+        passed,
+    })
+}

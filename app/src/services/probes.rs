@@ -1,0 +1,521 @@
+//! The probe schedule and its results: claiming due endpoints (so that several replicas
+//! never probe one endpoint twice in an interval), recording results in batches, and the
+//! evaluator that turns the alert window into endpoint states and alerts, rolls results up
+//! per minute and forgets old ones.
+
+use super::environments::{notify, settings};
+use super::ServiceError;
+use crate::domain::monitoring::{
+    endpoint_state, firing, EndpointFacts, EndpointKind, HealthState, Rule, Sample, WindowStats,
+};
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
+use sqlx::PgPool;
+use std::collections::HashMap;
+
+/// Only one replica evaluates at a time; the others skip their turn.
+const EVALUATOR_LOCK: i64 = 0x5348_4950_4556_414c; // "SHIPEVAL"
+
+/// An endpoint due for a probe, with everything needed to probe it.
+#[derive(Clone, Debug)]
+pub struct DueProbe {
+    pub endpoint_id: i64,
+    pub environment_id: i64,
+    pub kind: EndpointKind,
+    pub scheduled_at: DateTime<Utc>,
+    pub url: String,
+    pub timeout_ms: i32,
+    pub expected_status: i32,
+    pub body_contains: Option<String>,
+    pub json_pointer: Option<String>,
+    pub json_equals: Option<serde_json::Value>,
+    pub headers: Vec<(String, String)>,
+}
+
+/// Claims the endpoints due within `horizon_ms` for `replica` and moves their next due
+/// time on by one interval, all in one statement: rows another replica holds are skipped,
+/// so an endpoint is claimed once per interval whoever asks. An endpoint that fell more
+/// than an interval behind (all replicas were away) is due again one interval from now.
+pub async fn claim_due(
+    pool: &PgPool,
+    replica: &str,
+    horizon_ms: i64,
+    limit: i64,
+) -> Result<Vec<DueProbe>, ServiceError> {
+    let rows = sqlx::query!(
+        r#"WITH due AS (
+               SELECT id, next_due FROM probe_endpoints
+               WHERE enabled AND next_due <= now() + make_interval(secs => $2::bigint / 1000.0)
+               ORDER BY next_due LIMIT $3
+               FOR UPDATE SKIP LOCKED
+           ), moved AS (
+               UPDATE probe_endpoints p
+               SET next_due = CASE
+                       WHEN due.next_due + make_interval(secs => p.interval_ms / 1000.0) > now()
+                       THEN due.next_due + make_interval(secs => p.interval_ms / 1000.0)
+                       ELSE now() + make_interval(secs => p.interval_ms / 1000.0) END,
+                   claimed_by = $1
+               FROM due WHERE p.id = due.id
+               RETURNING p.id, p.environment_id, p.kind, due.next_due AS scheduled_at
+           )
+           SELECT m.id AS "id!", m.environment_id AS "environment_id!", m.kind AS "kind!",
+                  m.scheduled_at AS "scheduled_at!: DateTime<Utc>", e.base_url, e.health_path,
+                  e.readiness_path, e.timeout_ms, e.expected_status, e.body_contains,
+                  e.json_pointer, e.json_equals, e.headers
+           FROM moved m JOIN environments e ON e.id = m.environment_id"#,
+        replica,
+        horizon_ms,
+        limit
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let kind = EndpointKind::parse(&r.kind).unwrap_or(EndpointKind::Health);
+            let path = match kind {
+                EndpointKind::Health => r.health_path,
+                EndpointKind::Readiness => r.readiness_path,
+            };
+            let headers: Vec<crate::domain::monitoring::ProbeHeader> =
+                serde_json::from_value(r.headers).unwrap_or_default();
+            DueProbe {
+                endpoint_id: r.id,
+                environment_id: r.environment_id,
+                kind,
+                scheduled_at: r.scheduled_at,
+                url: format!("{}{}", r.base_url, path),
+                timeout_ms: r.timeout_ms,
+                expected_status: r.expected_status,
+                body_contains: r.body_contains,
+                json_pointer: r.json_pointer,
+                json_equals: r.json_equals,
+                headers: headers
+                    .into_iter()
+                    .filter_map(|h| h.value.map(|v| (h.name, v)))
+                    .collect(),
+            }
+        })
+        .collect())
+}
+
+/// One probe's outcome.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProbeResult {
+    pub endpoint_id: i64,
+    pub scheduled_at: DateTime<Utc>,
+    pub started_at: DateTime<Utc>,
+    pub ok: bool,
+    pub status: Option<i32>,
+    pub latency_ms: i32,
+    pub error: Option<String>,
+}
+
+/// What a batch says about one endpoint.
+struct Latest<'a> {
+    last: &'a ProbeResult,
+    ok_at: Option<DateTime<Utc>>,
+    /// A success in the batch ends the earlier run of failures.
+    reset: bool,
+    /// Failures after the batch's last success (or all of them).
+    failures: i32,
+}
+
+/// Writes a batch of results and moves each endpoint's "latest result" on, in one
+/// transaction.
+pub async fn record_probe_batch(
+    pool: &PgPool,
+    replica: &str,
+    batch: &[ProbeResult],
+) -> Result<(), ServiceError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let mut tx = pool.begin().await?;
+    sqlx::query!(
+        "INSERT INTO probe_results (endpoint_id, scheduled_at, started_at, ok, status,
+                                    latency_ms, error, replica)
+         SELECT e, s, t, o, c, l, x, $8
+         FROM UNNEST($1::bigint[], $2::timestamptz[], $3::timestamptz[], $4::bool[],
+                     $5::int[], $6::int[], $7::text[]) AS u(e, s, t, o, c, l, x)",
+        &batch.iter().map(|r| r.endpoint_id).collect::<Vec<_>>(),
+        &batch.iter().map(|r| r.scheduled_at).collect::<Vec<_>>() as _,
+        &batch.iter().map(|r| r.started_at).collect::<Vec<_>>() as _,
+        &batch.iter().map(|r| r.ok).collect::<Vec<_>>(),
+        &batch.iter().map(|r| r.status).collect::<Vec<_>>() as &[Option<i32>],
+        &batch.iter().map(|r| r.latency_ms).collect::<Vec<_>>(),
+        &batch.iter().map(|r| r.error.clone()).collect::<Vec<_>>() as &[Option<String>],
+        replica
+    )
+    .execute(&mut *tx)
+    .await?;
+    // One row per endpoint: its newest result, the newest success, and how the batch
+    // leaves its run of failures (reset by a success, or extended).
+    let mut latest: HashMap<i64, Latest> = HashMap::new();
+    let mut sorted: Vec<&ProbeResult> = batch.iter().collect();
+    sorted.sort_by_key(|r| r.started_at);
+    for r in sorted {
+        let e = latest.entry(r.endpoint_id).or_insert(Latest {
+            last: r,
+            ok_at: None,
+            reset: false,
+            failures: 0,
+        });
+        e.last = r;
+        if r.ok {
+            e.ok_at = Some(r.started_at);
+            e.reset = true;
+            e.failures = 0;
+        } else {
+            e.failures += 1;
+        }
+    }
+    let v: Vec<_> = latest.into_iter().collect();
+    sqlx::query!(
+        "UPDATE probe_endpoints p
+         SET last_checked_at = u.t, last_status = u.c, last_error = u.x,
+             last_ok_at = COALESCE(u.ok_at, p.last_ok_at),
+             consecutive_failures = CASE WHEN u.reset THEN u.n ELSE p.consecutive_failures + u.n END
+         FROM UNNEST($1::bigint[], $2::timestamptz[], $3::int[], $4::text[], $5::timestamptz[],
+                     $6::bool[], $7::int[]) AS u(e, t, c, x, ok_at, reset, n)
+         WHERE p.id = u.e",
+        &v.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+        &v.iter().map(|(_, x)| x.last.started_at).collect::<Vec<_>>() as _,
+        &v.iter().map(|(_, x)| x.last.status).collect::<Vec<_>>() as &[Option<i32>],
+        &v.iter()
+            .map(|(_, x)| x.last.error.clone())
+            .collect::<Vec<_>>() as &[Option<String>],
+        &v.iter().map(|(_, x)| x.ok_at).collect::<Vec<_>>() as _,
+        &v.iter().map(|(_, x)| x.reset).collect::<Vec<_>>(),
+        &v.iter().map(|(_, x)| x.failures).collect::<Vec<_>>()
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// An alert that opened or resolved in an evaluation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertChange {
+    pub alert_id: i64,
+    pub opened: bool,
+}
+
+/// What one evaluation did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Evaluation {
+    pub endpoints: usize,
+    pub state_changes: usize,
+    pub alerts: Vec<AlertChange>,
+}
+
+fn alert_message(env: &str, kind: EndpointKind, rule: Rule, value: f64, threshold: f64) -> String {
+    let what = match rule {
+        Rule::Readiness503Rate => format!("503 rate {value:.1}% > {threshold}%"),
+        Rule::ErrorRate => format!("5xx/error rate {value:.1}% > {threshold}%"),
+        Rule::LatencyP95 => format!("latency p95 {value:.0} ms > {threshold} ms"),
+        Rule::NoSuccess => format!("no successful probe for {value:.0} min (> {threshold} min)"),
+    };
+    format!("{env} /{}: {what}", kind.as_str())
+}
+
+/// Judges every endpoint at `now`: window statistics, state (with the time it changed),
+/// alerts opened and resolved (each queued for the webhooks). Returns `None` when another
+/// replica is evaluating right now. Notifies the status channel when done.
+pub async fn evaluate(
+    pool: &PgPool,
+    now: DateTime<Utc>,
+) -> Result<Option<Evaluation>, ServiceError> {
+    let mut tx = pool.begin().await?;
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+        .bind(EVALUATOR_LOCK)
+        .fetch_one(&mut *tx)
+        .await?;
+    if !locked {
+        return Ok(None);
+    }
+    let thresholds = settings(&mut tx).await?.thresholds;
+    let since = now - Duration::seconds(thresholds.window_seconds as i64);
+    let endpoints = sqlx::query!(
+        r#"SELECT p.id, p.environment_id, p.kind, p.interval_ms,
+                p.last_checked_at AS "last_checked_at: DateTime<Utc>",
+                p.last_ok_at AS "last_ok_at: DateTime<Utc>",
+                p.consecutive_failures, p.state, p.created_at AS "created_at: DateTime<Utc>",
+                p.window_total, p.window_ok,
+                p.window_errors, p.window_unavailable, p.p50_ms, p.p95_ms, p.p99_ms,
+                e.name, e.enabled
+         FROM probe_endpoints p JOIN environments e ON e.id = p.environment_id"#
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let samples = sqlx::query!(
+        r#"SELECT endpoint_id, started_at AS "started_at: DateTime<Utc>", ok, status, latency_ms
+           FROM probe_results WHERE started_at > $1 ORDER BY endpoint_id"#,
+        since as _
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut by_endpoint: HashMap<i64, Vec<Sample>> = HashMap::new();
+    for s in samples {
+        by_endpoint.entry(s.endpoint_id).or_default().push(Sample {
+            at: s.started_at,
+            ok: s.ok,
+            status: s.status,
+            latency_ms: s.latency_ms,
+        });
+    }
+    let open = sqlx::query!("SELECT id, endpoint_id, rule FROM alerts WHERE resolved_at IS NULL")
+        .fetch_all(&mut *tx)
+        .await?;
+    let mut open_by: HashMap<(i64, String), i64> = open
+        .into_iter()
+        .map(|a| ((a.endpoint_id, a.rule), a.id))
+        .collect();
+    let mut result = Evaluation {
+        endpoints: endpoints.len(),
+        ..Default::default()
+    };
+    let mut changed: Vec<(i64, WindowStats, HealthState)> = Vec::new();
+    for p in &endpoints {
+        let kind = EndpointKind::parse(&p.kind).unwrap_or(EndpointKind::Health);
+        let window = WindowStats::of(by_endpoint.get(&p.id).map(Vec::as_slice).unwrap_or(&[]));
+        let facts = EndpointFacts {
+            kind,
+            interval_ms: p.interval_ms,
+            window: window.clone(),
+            last_checked_at: p.last_checked_at,
+            last_ok_at: p.last_ok_at,
+            consecutive_failures: p.consecutive_failures,
+            watched_since: p.created_at,
+        };
+        let (fired, state) = if p.enabled {
+            let fired = firing(&facts, &thresholds, now);
+            let state = endpoint_state(&facts, &fired, now);
+            (fired, state)
+        } else {
+            (Vec::new(), HealthState::Unknown)
+        };
+        let stats_changed = (
+            p.window_total,
+            p.window_ok,
+            p.window_errors,
+            p.window_unavailable,
+            p.p50_ms,
+            p.p95_ms,
+            p.p99_ms,
+        ) != (
+            window.total as i32,
+            window.ok as i32,
+            window.errors as i32,
+            window.unavailable as i32,
+            window.p50_ms,
+            window.p95_ms,
+            window.p99_ms,
+        );
+        let state_changed = p.state != state.as_str();
+        if stats_changed || state_changed {
+            changed.push((p.id, window.clone(), state));
+        }
+        if state_changed {
+            result.state_changes += 1;
+        }
+        for f in &fired {
+            if open_by
+                .remove(&(p.id, f.rule.as_str().to_string()))
+                .is_some()
+            {
+                continue;
+            }
+            let id = sqlx::query_scalar!(
+                "INSERT INTO alerts (environment_id, endpoint_id, rule, severity, opened_at, value,
+                                     threshold, message)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 RETURNING id",
+                p.environment_id,
+                p.id,
+                f.rule.as_str(),
+                f.rule.severity().as_str(),
+                now as _,
+                f.value,
+                f.threshold,
+                alert_message(&p.name, kind, f.rule, f.value, f.threshold)
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            super::alerts::queue_deliveries(&mut tx, id, "alert.opened").await?;
+            result.alerts.push(AlertChange {
+                alert_id: id,
+                opened: true,
+            });
+        }
+        // Whatever is still open for this endpoint no longer holds.
+        for rule in Rule::ALL {
+            if let Some(id) = open_by.remove(&(p.id, rule.as_str().to_string())) {
+                sqlx::query!(
+                    "UPDATE alerts SET resolved_at = $2 WHERE id = $1",
+                    id,
+                    now as _
+                )
+                .execute(&mut *tx)
+                .await?;
+                super::alerts::queue_deliveries(&mut tx, id, "alert.resolved").await?;
+                result.alerts.push(AlertChange {
+                    alert_id: id,
+                    opened: false,
+                });
+            }
+        }
+    }
+    let stat = |f: fn(&WindowStats) -> u32| -> Vec<i32> {
+        changed.iter().map(|(_, w, _)| f(w) as i32).collect()
+    };
+    let pct = |f: fn(&WindowStats) -> Option<i32>| -> Vec<Option<i32>> {
+        changed.iter().map(|(_, w, _)| f(w)).collect()
+    };
+    sqlx::query!(
+        "UPDATE probe_endpoints p
+         SET window_total = u.total, window_ok = u.ok, window_errors = u.errors,
+             window_unavailable = u.unavailable, p50_ms = u.p50, p95_ms = u.p95, p99_ms = u.p99,
+             state = u.state,
+             state_since = CASE WHEN p.state = u.state THEN p.state_since ELSE $10 END
+         FROM UNNEST($1::bigint[], $2::int[], $3::int[], $4::int[], $5::int[], $6::int[],
+                     $7::int[], $8::int[], $9::text[])
+              AS u(id, total, ok, errors, unavailable, p50, p95, p99, state)
+         WHERE p.id = u.id",
+        &changed.iter().map(|(id, _, _)| *id).collect::<Vec<_>>(),
+        &stat(|w| w.total),
+        &stat(|w| w.ok),
+        &stat(|w| w.errors),
+        &stat(|w| w.unavailable),
+        &pct(|w| w.p50_ms) as &[Option<i32>],
+        &pct(|w| w.p95_ms) as &[Option<i32>],
+        &pct(|w| w.p99_ms) as &[Option<i32>],
+        &changed
+            .iter()
+            .map(|(_, _, s)| s.as_str().to_string())
+            .collect::<Vec<_>>(),
+        now as _
+    )
+    .execute(&mut *tx)
+    .await?;
+    roll_up(&mut tx, now).await?;
+    notify(&mut tx, "probes").await?;
+    tx.commit().await?;
+    Ok(Some(result))
+}
+
+/// Sums finished minutes of raw results into one-minute rollups. A minute is rolled up
+/// once it ended more than 70 s ago (results arrive up to a timeout late); at most an
+/// hour per call.
+async fn roll_up(conn: &mut sqlx::PgConnection, now: DateTime<Utc>) -> Result<(), ServiceError> {
+    let until = sqlx::query_scalar!(
+        r#"SELECT rolled_up_until AS "t: DateTime<Utc>" FROM monitoring_settings WHERE id = 1"#
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let from = match until {
+        Some(t) => t,
+        None => match sqlx::query_scalar!(
+            r#"SELECT date_trunc('minute', min(started_at)) AS "t: DateTime<Utc>" FROM probe_results"#
+        )
+        .fetch_one(&mut *conn)
+        .await?
+        {
+            Some(t) => t,
+            None => return Ok(()),
+        },
+    };
+    let ready = sqlx::query_scalar!(
+        r#"SELECT date_trunc('minute', $1::timestamptz - interval '70 seconds') AS "t!: DateTime<Utc>""#,
+        now as _
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let to = ready.min(from + Duration::hours(1));
+    if to <= from {
+        return Ok(());
+    }
+    sqlx::query!(
+        "INSERT INTO probe_rollups (endpoint_id, minute, total, ok, server_errors, unavailable,
+                                    p50_ms, p95_ms, p99_ms)
+         SELECT endpoint_id, date_trunc('minute', started_at), count(*), count(*) FILTER (WHERE ok),
+                count(*) FILTER (WHERE status IS NULL OR status >= 500),
+                count(*) FILTER (WHERE status = 503),
+                percentile_disc(0.5) WITHIN GROUP (ORDER BY latency_ms) FILTER (WHERE status IS NOT NULL),
+                percentile_disc(0.95) WITHIN GROUP (ORDER BY latency_ms) FILTER (WHERE status IS NOT NULL),
+                percentile_disc(0.99) WITHIN GROUP (ORDER BY latency_ms) FILTER (WHERE status IS NOT NULL)
+         FROM probe_results WHERE started_at >= $1::timestamptz AND started_at < $2::timestamptz
+         GROUP BY 1, 2
+         ON CONFLICT (endpoint_id, minute) DO UPDATE
+         SET total = EXCLUDED.total, ok = EXCLUDED.ok, server_errors = EXCLUDED.server_errors,
+             unavailable = EXCLUDED.unavailable, p50_ms = EXCLUDED.p50_ms,
+             p95_ms = EXCLUDED.p95_ms, p99_ms = EXCLUDED.p99_ms",
+        from as _,
+        to as _
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "UPDATE monitoring_settings SET rolled_up_until = $1 WHERE id = 1",
+        to as _
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Forgets raw results older than `raw_days` and rollups older than `rollup_days`.
+pub async fn forget_old(
+    pool: &PgPool,
+    raw_days: i64,
+    rollup_days: i64,
+) -> Result<u64, ServiceError> {
+    let raw = sqlx::query!(
+        "DELETE FROM probe_results WHERE started_at < now() - make_interval(days => $1::int)",
+        raw_days as i32
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
+    let rolled = sqlx::query!(
+        "DELETE FROM probe_rollups WHERE minute < now() - make_interval(days => $1::int)",
+        rollup_days as i32
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(raw + rolled)
+}
+
+/// The newest results of an environment's endpoints, for a snapshot taken as evidence.
+pub async fn recent_results(
+    pool: &PgPool,
+    environment_id: i64,
+    per_endpoint: i64,
+) -> Result<serde_json::Value, ServiceError> {
+    let rows = sqlx::query!(
+        r#"SELECT p.kind, r.started_at AS "started_at?: DateTime<Utc>", r.ok AS "ok?", r.status, r.latency_ms AS "latency_ms?", r.error
+           FROM probe_endpoints p
+           LEFT JOIN LATERAL (
+               SELECT started_at, ok, status, latency_ms, error FROM probe_results
+               WHERE endpoint_id = p.id ORDER BY started_at DESC LIMIT $2
+           ) r ON true
+           WHERE p.environment_id = $1
+           ORDER BY p.kind, r.started_at DESC"#,
+        environment_id,
+        per_endpoint
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut out: HashMap<String, Vec<serde_json::Value>> = HashMap::new();
+    for r in rows {
+        let list = out.entry(r.kind).or_default();
+        if let Some(at) = r.started_at {
+            list.push(json!({
+                "at": at, "ok": r.ok, "status": r.status, "latency_ms": r.latency_ms, "error": r.error,
+            }));
+        }
+    }
+    Ok(json!(out))
+}

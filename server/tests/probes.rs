@@ -1,0 +1,779 @@
+//! Environment probes against a responder the tests steer: states, percentiles, alerts
+//! opening and resolving, webhooks told (and failing for good), nothing late because of
+//! a hanging target, the staging gate's health item filled from the probes, "rollback
+//! suggested", the public status page, and two `shipgate serve` replicas sharing the work.
+
+mod common;
+
+use common::responder::{Mode, Responder};
+use common::*;
+use reqwest::Method;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use std::time::{Duration, Instant};
+
+const PW: &str = "correct horse battery";
+
+struct Ctx {
+    app: TestApp,
+    admin: String,
+}
+
+async fn ctx(pool: PgPool) -> Ctx {
+    let app = spawn_app(pool).await;
+    app.add_user("admin@example.org", PW, &["admin"]).await;
+    Ctx {
+        admin: app.session("admin@example.org", PW).await,
+        app,
+    }
+}
+
+impl Ctx {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        cookie: &str,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        let mut r = client()
+            .request(method, self.app.url(path))
+            .header("cookie", cookie);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        r.send().await.unwrap()
+    }
+
+    async fn json(&self, method: Method, path: &str, body: Option<Value>) -> Value {
+        let resp = self.call(method, path, &self.admin, body).await;
+        let status = resp.status();
+        let v: Value = resp.json().await.unwrap_or(Value::Null);
+        assert!(status.is_success(), "{path}: {status} {v}");
+        v
+    }
+
+    async fn environment(&self, name: &str, base_url: &str, extra: Value) -> i64 {
+        let mut body = json!({ "name": name, "base_url": base_url, "interval_seconds": 1, "timeout_ms": 1000 });
+        for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+            body[k] = v;
+        }
+        let resp = self
+            .call(
+                Method::POST,
+                "/api/v1/environments",
+                &self.admin,
+                Some(body),
+            )
+            .await;
+        assert_eq!(resp.status(), 201);
+        resp.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+    }
+
+    async fn status(&self, id: i64) -> Value {
+        self.json(
+            Method::GET,
+            &format!("/api/v1/environments/{id}/status"),
+            None,
+        )
+        .await
+    }
+
+    /// Polls an environment's status until `ok` holds (at most `secs`).
+    async fn status_until(&self, id: i64, secs: u64, ok: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let s = self.status(id).await;
+            if ok(&s) {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "environment {id} never got there: {s:#}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+fn endpoint<'a>(s: &'a Value, kind: &str) -> &'a Value {
+    s["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} endpoint in {s}"))
+}
+
+fn open_rules(s: &Value) -> Vec<String> {
+    s["open_alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["rule"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn probes_judge_every_kind_of_target_and_alerts_open_and_resolve(pool: PgPool) {
+    let c = ctx(pool.clone()).await;
+    let r = Responder::start().await;
+    // Short windows so that recovery shows within seconds.
+    c.json(
+        Method::PUT,
+        "/api/v1/monitoring/settings",
+        Some(json!({ "readiness_503_pct": 0.5, "error_rate_pct": 2.0, "latency_p95_ms": 500,
+                     "window_seconds": 10, "no_success_seconds": 600, "public_status_page": false })),
+    )
+    .await;
+    for (name, format, status) in [
+        ("json", "json", 200),
+        ("slack", "slack", 200),
+        ("broken", "json", 500),
+    ] {
+        let resp = c
+            .call(
+                Method::POST,
+                "/api/v1/webhooks",
+                &c.admin,
+                Some(json!({ "name": name, "url": format!("{}/hook/{status}", r.url()), "format": format })),
+            )
+            .await;
+        assert_eq!(resp.status(), 201);
+    }
+    r.set("bad", Mode::Status(503));
+    r.set("slow", Mode::Slow(Duration::from_millis(700)));
+    r.set("hang", Mode::Hang);
+    r.set("huge", Mode::Huge(20 * 1024 * 1024));
+    r.set("trickle", Mode::Trickle);
+    r.set("redirect", Mode::Redirect);
+    r.set("utf8", Mode::InvalidUtf8);
+    r.set(
+        "json",
+        Mode::Json(json!({ "status": "ok", "db": { "up": true } })),
+    );
+    let base = |n: &str| format!("{}/{n}", r.url());
+    let good = c.environment("good", &base("good"), json!({})).await;
+    let bad = c.environment("bad", &base("bad"), json!({})).await;
+    let slow = c.environment("slow", &base("slow"), json!({})).await;
+    let hang = c.environment("hang", &base("hang"), json!({})).await;
+    let huge = c.environment("huge", &base("huge"), json!({})).await;
+    let trickle = c.environment("trickle", &base("trickle"), json!({})).await;
+    let redirect = c
+        .environment("redirect", &base("redirect"), json!({}))
+        .await;
+    let utf8 = c
+        .environment("utf8", &base("utf8"), json!({ "body_contains": "ok" }))
+        .await;
+    let tls = c
+        .environment("tls", &format!("{}/tls", r.tls_url()), json!({}))
+        .await;
+    let json_env = c
+        .environment(
+            "json",
+            &base("json"),
+            json!({ "json_pointer": "/db/up", "json_equals": true }),
+        )
+        .await;
+
+    let both = |state: &'static str| {
+        move |s: &Value| {
+            s["endpoints"]
+                .as_array()
+                .is_some_and(|e| e.len() == 2 && e.iter().all(|p| p["state"] == state))
+        }
+    };
+    let s = c.status_until(good, 20, both("up")).await;
+    assert_eq!(s["state"], "up");
+    let h = endpoint(&s, "health");
+    assert_eq!(h["last_status"], 200);
+    assert!(h["p50_ms"].as_i64().is_some() && h["p99_ms"].as_i64() >= h["p50_ms"].as_i64());
+    assert!(h["last_checked_at"].is_string());
+    assert_eq!(h["url"], format!("{}/good/health", r.url()));
+
+    let s = c
+        .status_until(bad, 20, |s| {
+            both("down")(s) && open_rules(s).contains(&"readiness_503_rate".to_string())
+        })
+        .await;
+    assert_eq!(s["state"], "down");
+    assert!(open_rules(&s).contains(&"error_rate".to_string()), "{s}");
+    assert!(s["open_alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["severity"] == "p1"));
+    assert_eq!(endpoint(&s, "readiness")["rate_503_pct"], 100.0);
+
+    // Slow but answering: degraded by the latency rule, p95 above 500 ms.
+    let s = c
+        .status_until(slow, 20, |s| {
+            open_rules(s).iter().filter(|r| *r == "latency_p95").count() == 2
+        })
+        .await;
+    assert_eq!(s["state"], "degraded", "{s}");
+    for kind in ["health", "readiness"] {
+        assert!(endpoint(&s, kind)["p95_ms"].as_i64().unwrap() >= 700, "{s}");
+    }
+
+    for (id, words) in [
+        (hang, "no complete answer within 1000 ms"),
+        (trickle, "no complete answer within 1000 ms"),
+        (
+            redirect,
+            "redirect (302) to https://elsewhere.example/health",
+        ),
+        (utf8, "not valid UTF-8"),
+        (tls, "certificate"),
+    ] {
+        let s = c.status_until(id, 20, both("down")).await;
+        let err = endpoint(&s, "health")["last_error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            err.contains(words),
+            "environment {id}: {err:?} lacks {words:?}"
+        );
+    }
+    // A huge body is read no further than the cap; the JSON assertion holds.
+    c.status_until(huge, 20, both("up")).await;
+    c.status_until(json_env, 20, both("up")).await;
+
+    // The webhooks heard of the opened alerts, in both shapes; the broken one failed for good.
+    let hooks = r.hooks();
+    assert!(hooks.iter().any(|h| h["event"] == "alert.opened"
+        && h["alert"]["rule"] == "readiness_503_rate"
+        && h["alert"]["environment"] == "bad"));
+    assert!(hooks.iter().any(|h| h["text"]
+        .as_str()
+        .is_some_and(|t| t.contains("P1") && t.contains("bad /readiness"))));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let failed = c
+            .json(
+                Method::GET,
+                "/api/v1/webhooks/deliveries?state=failed",
+                None,
+            )
+            .await;
+        if let Some(d) = failed.as_array().unwrap().first() {
+            assert_eq!(d["webhook"], "broken");
+            assert_eq!(d["attempts"], 6);
+            assert!(d["last_error"].as_str().unwrap().contains("500"));
+            break;
+        }
+        assert!(Instant::now() < deadline, "no failed delivery");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Recovery: the 503s leave the 10 s window and the alerts resolve, with timestamps.
+    r.set("bad", Mode::Status(200));
+    let s = c
+        .status_until(bad, 30, |s| both("up")(s) && open_rules(s).is_empty())
+        .await;
+    assert_eq!(s["state"], "up");
+    let resolved = c
+        .json(Method::GET, "/api/v1/alerts?state=resolved", None)
+        .await;
+    let a = resolved
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["environment"] == "bad" && a["rule"] == "readiness_503_rate")
+        .expect("the 503 alert resolved");
+    assert!(a["resolved_at"].as_str().unwrap() > a["opened_at"].as_str().unwrap());
+    assert_eq!(a["state"], "resolved");
+    let open = c.json(Method::GET, "/api/v1/alerts?state=open", None).await;
+    assert!(open
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["environment"] != "bad"));
+    assert!(r
+        .hooks()
+        .iter()
+        .any(|h| h["event"] == "alert.resolved" && h["alert"]["environment"] == "bad"));
+    // No probe waited for the hanging or trickling ones: every result of the healthy
+    // environment started close to its schedule, about once a second.
+    let lags: Vec<f64> = sqlx::query_scalar(
+        "SELECT extract(epoch FROM started_at - scheduled_at)::float8 FROM probe_results r
+         JOIN probe_endpoints p ON p.id = r.endpoint_id WHERE p.environment_id = $1",
+    )
+    .bind(good)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(lags.len() >= 6, "{lags:?}");
+    assert!(lags.iter().all(|l| *l < 0.5), "late probes: {lags:?}");
+
+    let bogus = c
+        .call(Method::GET, "/api/v1/alerts?state=maybe", &c.admin, None)
+        .await;
+    assert_eq!(bogus.status(), 422);
+    assert_eq!(error_code(bogus).await, "validation_failed");
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn environments_are_for_admins_to_change_and_secrets_stay_secret(pool: PgPool) {
+    let c = ctx(pool.clone()).await;
+    c.app.add_user("eng@example.org", PW, &["engineer"]).await;
+    c.app.add_user("viewer@example.org", PW, &["viewer"]).await;
+    let eng = c.app.session("eng@example.org", PW).await;
+    let viewer = c.app.session("viewer@example.org", PW).await;
+    let body = json!({ "name": "prod", "base_url": "http://127.0.0.1:9/x",
+                       "headers": [{ "name": "Authorization", "value": "Bearer s3cr3t-token", "secret": true },
+                                   { "name": "X-Team", "value": "core", "secret": false }] });
+    for who in [&eng, &viewer] {
+        let resp = c
+            .call(
+                Method::POST,
+                "/api/v1/environments",
+                who,
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(resp.status(), 403);
+    }
+    let resp = c
+        .call(
+            Method::POST,
+            "/api/v1/environments",
+            &c.admin,
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let env: Value = resp.json().await.unwrap();
+    assert_eq!(env["interval_seconds"], 15);
+    assert_eq!(env["timeout_ms"], 2000);
+    assert_eq!(env["health_path"], "/health");
+    assert_eq!(env["readiness_path"], "/readiness");
+    let id = env["id"].as_i64().unwrap();
+    // Everyone signed in reads; nobody sees the secret again, not even in the audit trail.
+    let listed = c
+        .call(Method::GET, "/api/v1/environments", &viewer, None)
+        .await;
+    assert_eq!(listed.status(), 200);
+    let text = listed.text().await.unwrap();
+    assert!(!text.contains("s3cr3t"), "{text}");
+    assert!(text.contains("core"));
+    let audit: Vec<String> =
+        sqlx::query_scalar("SELECT coalesce(new_value::text, '') FROM audit_log")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert!(audit.iter().all(|a| !a.contains("s3cr3t")));
+    // An edit that leaves the secret out keeps it; the probe still sends it.
+    let patched = c
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/environments/{id}"),
+            &c.admin,
+            Some(json!({ "interval_seconds": 5, "headers": [{ "name": "Authorization", "secret": true }] })),
+        )
+        .await;
+    assert_eq!(patched.status(), 200);
+    let stored: Value = sqlx::query_scalar("SELECT headers FROM environments WHERE id = $1")
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored[0]["value"], "Bearer s3cr3t-token");
+    for (body, field) in [
+        (json!({ "name": "x", "base_url": "ftp://nope" }), "base_url"),
+        (
+            json!({ "name": "x", "base_url": "http://a", "interval_seconds": 0 }),
+            "interval_seconds",
+        ),
+        (json!({ "base_url": "http://a" }), "name"),
+        (
+            json!({ "name": "x", "base_url": "http://a", "headers": [{ "name": "X", "value": "a\r\nb: c" }] }),
+            "headers",
+        ),
+    ] {
+        let resp = c
+            .call(Method::POST, "/api/v1/environments", &c.admin, Some(body))
+            .await;
+        assert_eq!(resp.status(), 422);
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(v["error"]["field"], field, "{v}");
+    }
+    let dup = c
+        .call(
+            Method::POST,
+            "/api/v1/environments",
+            &c.admin,
+            Some(json!({ "name": "PROD", "base_url": "http://a" })),
+        )
+        .await;
+    assert_eq!(dup.status(), 409);
+    let unknown = c
+        .call(
+            Method::POST,
+            "/api/v1/environments",
+            &c.admin,
+            Some(json!({ "name": "y", "base_url": "http://a", "colour": "red" })),
+        )
+        .await;
+    assert_eq!(unknown.status(), 422);
+    // Settings and webhooks: admins only.
+    let put = c.call(Method::PUT, "/api/v1/monitoring/settings", &eng, Some(json!({ "readiness_503_pct": 1.0, "error_rate_pct": 2.0, "latency_p95_ms": 500, "window_seconds": 300, "no_success_seconds": 600, "public_status_page": true }))).await;
+    assert_eq!(put.status(), 403);
+    assert_eq!(
+        c.call(Method::GET, "/api/v1/webhooks", &eng, None)
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        c.call(Method::GET, "/api/v1/webhooks/deliveries", &viewer, None)
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        c.call(
+            Method::DELETE,
+            &format!("/api/v1/environments/{id}"),
+            &eng,
+            None
+        )
+        .await
+        .status(),
+        403
+    );
+    // Signed out: nothing but the public status page, and only when switched on.
+    assert_eq!(
+        client()
+            .get(c.app.url("/api/v1/environments"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        client()
+            .get(c.app.url("/api/v1/status"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        client()
+            .get(c.app.url("/api/v1/public/status"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        client()
+            .get(c.app.url("/status/public"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    c.json(Method::PUT, "/api/v1/monitoring/settings", Some(json!({ "readiness_503_pct": 0.5, "error_rate_pct": 2.0, "latency_p95_ms": 500, "window_seconds": 300, "no_success_seconds": 600, "public_status_page": true }))).await;
+    let public = client()
+        .get(c.app.url("/api/v1/public/status"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(public.status(), 200);
+    let page = client()
+        .get(c.app.url("/status/public"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let bad = c.call(Method::PUT, "/api/v1/monitoring/settings", &c.admin, Some(json!({ "readiness_503_pct": 150.0, "error_rate_pct": 2.0, "latency_p95_ms": 500, "window_seconds": 300, "no_success_seconds": 600, "public_status_page": true }))).await;
+    assert_eq!(bad.status(), 422);
+    assert_eq!(
+        c.call(
+            Method::DELETE,
+            &format!("/api/v1/environments/{id}"),
+            &c.admin,
+            None
+        )
+        .await
+        .status(),
+        204
+    );
+    assert_eq!(
+        c.call(
+            Method::GET,
+            &format!("/api/v1/environments/{id}"),
+            &c.admin,
+            None
+        )
+        .await
+        .status(),
+        404
+    );
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn the_staging_health_item_is_filled_from_the_probes_and_p1_suggests_rollback(pool: PgPool) {
+    let c = ctx(pool.clone()).await;
+    c.app
+        .add_user("rc@example.org", PW, &["release_captain"])
+        .await;
+    c.app.add_user("viewer@example.org", PW, &["viewer"]).await;
+    let rc = c.app.session("rc@example.org", PW).await;
+    let viewer = c.app.session("viewer@example.org", PW).await;
+    let r = Responder::start().await;
+    let staging = c
+        .environment("staging", &format!("{}/staging", r.url()), json!({}))
+        .await;
+    let prod = c
+        .environment("prod", &format!("{}/prod", r.url()), json!({}))
+        .await;
+    let start = chrono::Utc::now() + chrono::Duration::hours(30);
+    let release: Value = c
+        .call(
+            Method::POST,
+            "/api/v1/releases",
+            &rc,
+            Some(
+                json!({ "title": "Probe release", "version": "3.1.0", "environment": "prod",
+                         "window_start": start, "window_end": start + chrono::Duration::hours(2),
+                         "release_captain": "rc@example.org" }),
+            ),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = release["id"].as_i64().unwrap();
+    let snap_path = format!("/api/v1/releases/{id}/checklist/staging_health/probe-snapshot");
+    assert_eq!(
+        c.call(Method::POST, &snap_path, &viewer, None)
+            .await
+            .status(),
+        403
+    );
+    let other = c
+        .call(
+            Method::POST,
+            &format!("/api/v1/releases/{id}/checklist/smoke_app_start/probe-snapshot"),
+            &rc,
+            None,
+        )
+        .await;
+    assert_eq!(other.status(), 422);
+
+    c.status_until(staging, 20, |s| s["state"] == "up").await;
+    let resp = c.call(Method::POST, &snap_path, &rc, None).await;
+    assert_eq!(resp.status(), 200);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["passed"], true, "{v}");
+    assert_eq!(v["item"]["state"], "passed");
+    let ev = v["evidence"]["id"].as_i64().unwrap();
+    let doc: Value = client()
+        .get(c.app.url(&format!("/api/v1/evidence/{ev}")))
+        .header("cookie", &rc)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["verdict"], "passed");
+    assert_eq!(doc["environment"]["name"], "staging");
+    assert!(doc["taken_at"].is_string());
+    assert!(
+        doc["recent_results"]["health"][0]["at"].is_string(),
+        "{doc}"
+    );
+
+    // Staging goes down: the next evaluation of the item fails it, with the reason.
+    r.set("staging", Mode::Status(503));
+    c.status_until(staging, 20, |s| s["state"] == "down").await;
+    let v: Value = c
+        .call(Method::POST, &snap_path, &rc, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["passed"], false, "{v}");
+    assert_eq!(v["item"]["state"], "failed");
+    assert!(
+        v["item"]["note"]
+            .as_str()
+            .unwrap()
+            .contains("staging /readiness is down"),
+        "{v}"
+    );
+
+    // A release going live into prod while prod has an open P1: rollback suggested,
+    // on the status view, the release list and the release page.
+    sqlx::query("UPDATE releases SET phase = 'go_live' WHERE id = $1")
+        .bind(id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    r.set("prod", Mode::Status(500));
+    c.status_until(prod, 20, |s| {
+        open_rules(s).contains(&"error_rate".to_string())
+    })
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let status = c.json(Method::GET, "/api/v1/status", None).await;
+        let line = status["releases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["id"] == id)
+            .cloned();
+        if line
+            .as_ref()
+            .is_some_and(|l| l["rollback_suggested"] == true)
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "rollback never suggested: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let page = c
+        .app
+        .get(&format!("/releases/{id}"), Some(&rc))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("data-testid=\"rollback-suggested\""),
+        "release page lacks the mark"
+    );
+    let list = c
+        .app
+        .get("/releases", Some(&rc))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        list.contains("data-testid=\"rollback-suggested\""),
+        "release list lacks the mark"
+    );
+}
+
+/// Starts `shipgate serve` as its own process on the test's database.
+fn replica(db: &str, name: &str) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_shipgate"))
+        .arg("serve")
+        .env("DATABASE_URL", db)
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .env("REPLICA_NAME", name)
+        .env("PROBE_EVALUATE_MS", "500")
+        .env("FILE_STORAGE_DIR", scratch_dir("replica"))
+        .env("LOG_LEVEL", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("shipgate serve starts")
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn two_replicas_probe_each_endpoint_once_per_interval_and_one_takes_over(pool: PgPool) {
+    use app::services::environments::{self, EnvironmentInput};
+    let r = Responder::start().await;
+    for i in 0..10 {
+        environments::create(
+            &pool,
+            &app::services::Actor::Cli,
+            EnvironmentInput {
+                name: Some(format!("env{i}")),
+                base_url: Some(format!("{}/env{i}", r.url())),
+                interval_seconds: Some(1),
+                timeout_ms: Some(500),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let db = database_url(&pool).await;
+    let mut a = replica(&db, "replica-a");
+    let mut b = replica(&db, "replica-b");
+    tokio::time::sleep(Duration::from_secs(8)).await;
+
+    // Never twice in one interval: per endpoint, consecutive schedules a second apart,
+    // and the target saw exactly as many requests as were recorded.
+    let rows: Vec<(i64, chrono::DateTime<chrono::Utc>, String)> = sqlx::query_as(
+        "SELECT endpoint_id, scheduled_at, replica FROM probe_results ORDER BY endpoint_id, scheduled_at",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(rows.len() >= 20 * 5, "too few probes: {}", rows.len());
+    for w in rows.windows(2) {
+        if w[0].0 == w[1].0 {
+            let gap = (w[1].1 - w[0].1).num_milliseconds();
+            assert!(
+                gap >= 950,
+                "endpoint {} probed twice within {gap} ms",
+                w[0].0
+            );
+        }
+    }
+    let replicas: std::collections::HashSet<&str> = rows.iter().map(|r| r.2.as_str()).collect();
+    assert_eq!(
+        replicas.len(),
+        2,
+        "both replicas share the work: {replicas:?}"
+    );
+    let recorded: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM probe_results r JOIN probe_endpoints p ON p.id = r.endpoint_id
+         JOIN environments e ON e.id = p.environment_id WHERE e.name = 'env3' AND p.kind = 'health'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let hits = r.hits("env3/health").len() as i64;
+    assert!(
+        (hits - recorded).abs() <= 1,
+        "{hits} requests, {recorded} recorded"
+    );
+
+    // Replica A dies; B probes everything within two intervals.
+    a.kill().unwrap();
+    a.wait().unwrap();
+    let killed: chrono::DateTime<chrono::Utc> = sqlx::query_scalar("SELECT now()")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let late: Vec<(i64, Option<f64>)> = sqlx::query_as(
+        "SELECT p.id, extract(epoch FROM min(r.started_at) - $1)::float8
+         FROM probe_endpoints p LEFT JOIN probe_results r
+              ON r.endpoint_id = p.id AND r.started_at > $1 AND r.replica = 'replica-b'
+         GROUP BY p.id",
+    )
+    .bind(killed)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(late.len(), 20);
+    for (endpoint, after) in late {
+        let after =
+            after.unwrap_or_else(|| panic!("endpoint {endpoint} never probed after the kill"));
+        assert!(
+            after <= 2.5,
+            "endpoint {endpoint} waited {after:.2} s for the survivor"
+        );
+    }
+    b.kill().unwrap();
+    b.wait().unwrap();
+}
