@@ -1,8 +1,10 @@
+ALTER TABLE releases DROP COLUMN rollback_suggested_at, DROP COLUMN rollback_suggested_because;
 DROP TABLE webhook_deliveries;
 DROP TABLE webhooks;
 DROP TABLE alerts;
 DROP TABLE monitoring_settings;
 DROP TABLE probe_rollups;
+DROP TABLE probe_states;
 DROP TABLE probe_results;
 DROP TABLE probe_endpoints;
 DROP TABLE environments;

@@ -43,22 +43,28 @@ CREATE TABLE probe_endpoints (
     last_status          INT,
     last_error           TEXT,
     consecutive_failures INT NOT NULL DEFAULT 0,
-    -- The alert window as the evaluator last summed it up.
-    window_total       INT NOT NULL DEFAULT 0,
-    window_ok          INT NOT NULL DEFAULT 0,
-    window_errors      INT NOT NULL DEFAULT 0,
-    window_unavailable INT NOT NULL DEFAULT 0,
-    p50_ms             INT,
-    p95_ms             INT,
-    p99_ms             INT,
-    -- As the evaluator last judged it.
-    state          TEXT NOT NULL DEFAULT 'unknown'
-                   CHECK (state IN ('up', 'degraded', 'down', 'unknown')),
-    state_since    TIMESTAMPTZ NOT NULL DEFAULT now(),
-    created_at     TIMESTAMPTZ NOT NULL DEFAULT now(),
+    -- "No successful probe for 10 min" counts from here at most: set when probing of this
+    -- URL starts (created, switched on again, pointed elsewhere).
+    watched_since  TIMESTAMPTZ NOT NULL DEFAULT now(),
     UNIQUE (environment_id, kind)
 );
 CREATE INDEX probe_endpoints_due_idx ON probe_endpoints (next_due) WHERE enabled;
+
+-- The evaluator's judgement, kept apart from the schedule so that judging never holds a
+-- lock a replica claiming due probes would have to skip.
+CREATE TABLE probe_states (
+    endpoint_id        BIGINT PRIMARY KEY REFERENCES probe_endpoints (id) ON DELETE CASCADE,
+    state              TEXT NOT NULL CHECK (state IN ('up', 'degraded', 'down', 'unknown')),
+    state_since        TIMESTAMPTZ NOT NULL,
+    -- The alert window as last summed up.
+    window_total       INT NOT NULL,
+    window_ok          INT NOT NULL,
+    window_errors      INT NOT NULL,
+    window_unavailable INT NOT NULL,
+    p50_ms             INT,
+    p95_ms             INT,
+    p99_ms             INT
+);
 
 -- Raw results, kept PROBE_RAW_RETENTION_DAYS.
 CREATE TABLE probe_results (
@@ -141,4 +147,9 @@ CREATE TABLE webhook_deliveries (
     delivered_at    TIMESTAMPTZ,
     created_at      TIMESTAMPTZ NOT NULL DEFAULT now()
 );
+-- A release going live into an environment that opened a P1: marked, with why, until it
+-- ends (the audit trail records the mark).
+ALTER TABLE releases ADD COLUMN rollback_suggested_at TIMESTAMPTZ,
+                     ADD COLUMN rollback_suggested_because TEXT;
+
 CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';

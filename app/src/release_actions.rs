@@ -48,7 +48,6 @@ pub async fn list_releases() -> Result<Vec<ReleaseRow>, ServerFnError> {
     ssr::current_user()?;
     let state = ssr::state();
     let now = chrono::Utc::now();
-    let status = state.status.current();
     let mut rows = vec![];
     for id in releases::list_ids(&state.pool, false)
         .await
@@ -71,7 +70,7 @@ pub async fn list_releases() -> Result<Vec<ReleaseRow>, ServerFnError> {
             blockers: gate.blockers,
             rollback_suggested: crate::domain::monitoring::rollback_suggested(
                 snap.release.phase,
-                status.snapshot.p1_open_in(&snap.release.environment),
+                view.rollback.is_some(),
             ),
             release: snap.release.clone(),
         });
@@ -155,11 +154,7 @@ pub async fn load_release_details(id: i64) -> Result<ReleaseDetails, ServerFnErr
         evidence: snap.evidence.clone(),
         rollback_suggested: crate::domain::monitoring::rollback_suggested(
             snap.release.phase,
-            state
-                .status
-                .current()
-                .snapshot
-                .p1_open_in(&snap.release.environment),
+            view.rollback.is_some(),
         ),
     })
 }

@@ -4,6 +4,7 @@
 //! status channel so every replica's viewers see the same snapshot.
 
 use crate::config::ProbeSettings;
+use app::services::probe_evidence;
 use app::services::probes::{self, DueProbe, ProbeResult};
 use app::services::status::Changed;
 use app::services::{alerts, environments::STATUS_CHANNEL};
@@ -62,7 +63,7 @@ pub fn spawn(state: &AppState, settings: &ProbeSettings) -> Vec<JoinHandle<()>> 
         client.clone(),
         to_writer,
     )));
-    tasks.push(tokio::spawn(evaluate(state.pool.clone(), settings.clone())));
+    tasks.push(tokio::spawn(evaluate(state.clone(), settings.clone())));
     tasks.push(tokio::spawn(deliver(
         state.pool.clone(),
         settings.clone(),
@@ -257,26 +258,47 @@ async fn write_results(
                 Ok(None) | Err(_) => break,
             }
         }
-        if let Err(e) = probes::record_probe_batch(&pool, &replica, &batch).await {
-            tracing::warn!(error = %e, results = batch.len(), "writing probe results failed");
+        for attempt in 1..=3 {
+            match probes::record_probe_batch(&pool, &replica, &batch).await {
+                Ok(()) => break,
+                Err(e) if attempt < 3 => {
+                    tracing::debug!(error = %e, attempt, "writing probe results failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, results = batch.len(), "writing probe results failed")
+                }
+            }
         }
         batch.clear();
     }
 }
 
-async fn evaluate(pool: sqlx::PgPool, settings: ProbeSettings) {
+async fn evaluate(state: AppState, settings: ProbeSettings) {
+    let pool = state.pool.clone();
     let mut tick = tokio::time::interval(settings.evaluate_every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut forgot = Instant::now();
     loop {
         tick.tick().await;
         match probes::evaluate(&pool, Utc::now()).await {
-            Ok(Some(e)) if !e.alerts.is_empty() => {
-                tracing::info!(
-                    alerts = e.alerts.len(),
-                    state_changes = e.state_changes,
-                    "alerts changed"
-                )
+            Ok(Some(e)) if !e.alerts.is_empty() || e.state_changes > 0 => {
+                if !e.alerts.is_empty() {
+                    tracing::info!(
+                        alerts = e.alerts.len(),
+                        state_changes = e.state_changes,
+                        "alerts changed"
+                    );
+                }
+                // A staging environment that went down fails the health items it passed.
+                let (storage, hub) = (&state.storage, &state.status);
+                match probe_evidence::recheck_after_change(&pool, storage, hub, Utc::now()).await {
+                    Ok(checked) if !checked.is_empty() => {
+                        tracing::info!(releases = ?checked, "health items checked again")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "checking health items again failed"),
+                }
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "evaluating probes failed"),
@@ -306,25 +328,31 @@ async fn deliver(pool: sqlx::PgPool, settings: ProbeSettings, client: reqwest::C
                 Vec::new()
             });
         let idle = due.is_empty();
-        for d in due {
-            let outcome = match client
-                .post(&d.url)
-                .timeout(Duration::from_secs(10))
-                .json(&alerts::body_for(&d.format, &d.payload))
-                .send()
-                .await
-            {
-                Ok(r) if r.status().is_success() => Ok(()),
-                Ok(r) => Err(format!("answered {}", r.status())),
-                Err(e) => Err(describe(&e)),
-            };
-            if let Err(e) = &outcome {
-                tracing::warn!(delivery = d.id, attempt = d.attempts, error = %e, "webhook delivery failed");
+        // All at once: a claim holds a minute, each try at most ten seconds.
+        futures_util::future::join_all(due.into_iter().map(|d| {
+            let (client, pool) = (client.clone(), pool.clone());
+            async move {
+                let outcome = match client
+                    .post(&d.url)
+                    .timeout(Duration::from_secs(10))
+                    .json(&alerts::body_for(&d.format, &d.payload))
+                    .send()
+                    .await
+                {
+                    Ok(r) if r.status().is_success() => Ok(()),
+                    Ok(r) => Err(format!("answered {}", r.status())),
+                    // The URL may carry a token: errors name the failure, not the URL.
+                    Err(e) => Err(describe(&e.without_url())),
+                };
+                if let Err(e) = &outcome {
+                    tracing::warn!(delivery = d.id, attempt = d.attempts, error = %e, "webhook delivery failed");
+                }
+                if let Err(e) = alerts::delivery_done(&pool, &d, outcome, base_ms).await {
+                    tracing::warn!(error = %e, "recording a webhook delivery failed");
+                }
             }
-            if let Err(e) = alerts::delivery_done(&pool, &d, outcome, base_ms).await {
-                tracing::warn!(error = %e, "recording a webhook delivery failed");
-            }
-        }
+        }))
+        .await;
         if idle {
             tokio::time::sleep(Duration::from_millis(250)).await;
         }

@@ -321,7 +321,8 @@ async fn environments_are_for_admins_to_change_and_secrets_stay_secret(pool: PgP
     c.app.add_user("viewer@example.org", PW, &["viewer"]).await;
     let eng = c.app.session("eng@example.org", PW).await;
     let viewer = c.app.session("viewer@example.org", PW).await;
-    let body = json!({ "name": "prod", "base_url": "http://127.0.0.1:9/x",
+    let r = Responder::start().await;
+    let body = json!({ "name": "prod", "base_url": format!("{}/prod", r.url()), "interval_seconds": 1, "timeout_ms": 500,
                        "headers": [{ "name": "Authorization", "value": "Bearer s3cr3t-token", "secret": true },
                                    { "name": "X-Team", "value": "core", "secret": false }] });
     for who in [&eng, &viewer] {
@@ -345,10 +346,23 @@ async fn environments_are_for_admins_to_change_and_secrets_stay_secret(pool: PgP
         .await;
     assert_eq!(resp.status(), 201);
     let env: Value = resp.json().await.unwrap();
-    assert_eq!(env["interval_seconds"], 15);
-    assert_eq!(env["timeout_ms"], 2000);
-    assert_eq!(env["health_path"], "/health");
-    assert_eq!(env["readiness_path"], "/readiness");
+    assert_eq!(env["interval_seconds"], 1);
+    let defaults: Value = c
+        .call(
+            Method::POST,
+            "/api/v1/environments",
+            &c.admin,
+            Some(json!({ "name": "defaults", "base_url": "http://127.0.0.1:9" })),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(defaults["interval_seconds"], 15);
+    assert_eq!(defaults["timeout_ms"], 2000);
+    assert_eq!(defaults["expected_status"], 200);
+    assert_eq!(defaults["health_path"], "/health");
+    assert_eq!(defaults["readiness_path"], "/readiness");
     let id = env["id"].as_i64().unwrap();
     // Everyone signed in reads; nobody sees the secret again, not even in the audit trail.
     let listed = c
@@ -370,7 +384,7 @@ async fn environments_are_for_admins_to_change_and_secrets_stay_secret(pool: PgP
             Method::PATCH,
             &format!("/api/v1/environments/{id}"),
             &c.admin,
-            Some(json!({ "interval_seconds": 5, "headers": [{ "name": "Authorization", "secret": true }] })),
+            Some(json!({ "timeout_ms": 400, "headers": [{ "name": "Authorization", "secret": true }] })),
         )
         .await;
     assert_eq!(patched.status(), 200);
@@ -380,6 +394,76 @@ async fn environments_are_for_admins_to_change_and_secrets_stay_secret(pool: PgP
         .await
         .unwrap();
     assert_eq!(stored[0]["value"], "Bearer s3cr3t-token");
+    // The probes send it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while r.header("prod/health", "authorization").as_deref() != Some("Bearer s3cr3t-token") {
+        assert!(
+            Instant::now() < deadline,
+            "the probe never sent the secret header"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // The edit replaced the header list: the plain header it left out is gone.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(r.header("prod/readiness", "x-team"), None);
+    assert_eq!(
+        r.header("prod/readiness", "authorization").as_deref(),
+        Some("Bearer s3cr3t-token")
+    );
+    // Naming a secret as plain without giving its value keeps it secret: no reveal.
+    let reveal = c
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/environments/{id}"),
+            &c.admin,
+            Some(json!({ "headers": [{ "name": "Authorization", "secret": false }] })),
+        )
+        .await;
+    assert_eq!(reveal.status(), 200);
+    let shown: Value = reveal.json().await.unwrap();
+    assert_eq!(shown["headers"][0]["secret"], true, "{shown}");
+    assert!(shown["headers"][0]["value"].is_null(), "{shown}");
+    let everywhere = [
+        c.call(
+            Method::GET,
+            &format!("/api/v1/environments/{id}"),
+            &viewer,
+            None,
+        )
+        .await
+        .text()
+        .await
+        .unwrap(),
+        c.call(Method::GET, "/api/v1/status", &viewer, None)
+            .await
+            .text()
+            .await
+            .unwrap(),
+        c.call(
+            Method::GET,
+            &format!("/api/v1/environments/{id}/status"),
+            &viewer,
+            None,
+        )
+        .await
+        .text()
+        .await
+        .unwrap(),
+        c.app
+            .get("/environments", Some(&c.admin))
+            .await
+            .text()
+            .await
+            .unwrap(),
+    ];
+    assert!(everywhere.iter().all(|t| !t.contains("s3cr3t")));
+    let audit: Vec<String> = sqlx::query_scalar(
+        "SELECT coalesce(old_value::text, '') || coalesce(new_value::text, '') FROM audit_log",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(audit.len() >= 3 && audit.iter().all(|a| !a.contains("s3cr3t")));
     for (body, field) in [
         (json!({ "name": "x", "base_url": "ftp://nope" }), "base_url"),
         (
@@ -593,9 +677,79 @@ async fn the_staging_health_item_is_filled_from_the_probes_and_p1_suggests_rollb
         "{doc}"
     );
 
-    // Staging goes down: the next evaluation of the item fails it, with the reason.
+    // Probed staging: the item does not pass by hand.
+    let by_hand = c
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/releases/{id}/checklist/staging_health"),
+            &rc,
+            Some(json!({ "state": "open" })),
+        )
+        .await;
+    assert_eq!(by_hand.status(), 200);
+    let by_hand = c
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/releases/{id}/checklist/staging_health"),
+            &rc,
+            Some(json!({ "state": "passed", "link": "https://logs.example/health" })),
+        )
+        .await;
+    assert_eq!(by_hand.status(), 422);
+    assert_eq!(error_code(by_hand).await, "validation_failed");
+    let again: Value = c
+        .call(Method::POST, &snap_path, &rc, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["item"]["state"], "passed", "{again}");
+
+    // Staging goes down: the probes check the passed item again by themselves and fail it.
     r.set("staging", Mode::Status(503));
     c.status_until(staging, 20, |s| s["state"] == "down").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let list: Value = c
+            .call(
+                Method::GET,
+                &format!("/api/v1/releases/{id}/checklist"),
+                &rc,
+                None,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let item = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["key"] == "staging_health")
+            .cloned()
+            .unwrap();
+        if item["state"] == "failed" {
+            assert!(item["note"].as_str().unwrap().contains("staging"), "{item}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the item was not checked again: {item}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let trail: Value = c
+        .call(
+            Method::GET,
+            &format!("/api/v1/releases/{id}/audit"),
+            &rc,
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(trail.to_string().contains("shipgate probes"), "{trail}");
     let v: Value = c
         .call(Method::POST, &snap_path, &rc, None)
         .await
@@ -645,6 +799,21 @@ async fn the_staging_health_item_is_filled_from_the_probes_and_p1_suggests_rollb
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    let api: Value = c
+        .call(Method::GET, &format!("/api/v1/releases/{id}"), &rc, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        api["rollback_suggested"]["because"]
+            .as_str()
+            .unwrap()
+            .contains("prod"),
+        "{api}"
+    );
+    // The mark stays when the alert resolves: it is part of the release's story.
+    r.set("prod", Mode::Status(200));
     let page = c
         .app
         .get(&format!("/releases/{id}"), Some(&rc))

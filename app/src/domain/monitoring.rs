@@ -266,7 +266,7 @@ pub struct WindowStats {
     pub errors: u32,
     /// 503 answers.
     pub unavailable: u32,
-    /// Latency percentiles of the probes that got an answer.
+    /// Latency percentiles; a probe nothing answered counts with the time it waited.
     pub p50_ms: Option<i32>,
     pub p95_ms: Option<i32>,
     pub p99_ms: Option<i32>,
@@ -283,11 +283,7 @@ pub fn percentile(sorted: &[i32], p: f64) -> Option<i32> {
 
 impl WindowStats {
     pub fn of(samples: &[Sample]) -> WindowStats {
-        let mut latencies: Vec<i32> = samples
-            .iter()
-            .filter(|s| s.status.is_some())
-            .map(|s| s.latency_ms)
-            .collect();
+        let mut latencies: Vec<i32> = samples.iter().map(|s| s.latency_ms).collect();
         latencies.sort_unstable();
         WindowStats {
             total: samples.len() as u32,
@@ -481,7 +477,10 @@ impl EnvironmentSpec {
         let rest = url
             .strip_prefix("https://")
             .or_else(|| url.strip_prefix("http://"));
+        let authority = rest.map(|r| r.split('/').next().unwrap_or_default());
+        // No user:password@ in a URL every viewer sees.
         if rest.is_none_or(|r| r.is_empty() || r.starts_with('/'))
+            || authority.is_some_and(|a| a.contains('@'))
             || url.len() > 2000
             || url.contains(['?', '#', ' '])
         {
@@ -512,6 +511,14 @@ impl EnvironmentSpec {
                 "timeout_ms",
                 "The timeout is between 50 and 60000 ms.",
                 "Der Timeout liegt zwischen 50 und 60000 ms.",
+            ));
+        }
+        // A probe ends before the next one of its endpoint starts.
+        if self.timeout_ms > self.interval_seconds * 1000 {
+            return Err(problem(
+                "timeout_ms",
+                "The timeout must not be longer than the interval.",
+                "Der Timeout darf nicht länger als das Intervall sein.",
             ));
         }
         if !(100..=599).contains(&self.expected_status) {
@@ -568,9 +575,9 @@ pub fn rollback_suggested(phase: super::release::Phase, open_p1: bool) -> bool {
     phase == super::release::Phase::GoLive && open_p1
 }
 
-/// Checklist items whose proof the probes provide: the staging environment's
-/// `/health` and `/readiness` answering 200.
-pub const PROBED_ITEMS: [&str; 2] = ["staging_health", "api_health_readiness"];
+/// Checklist items whose proof the probes provide: the staging gate's "Health checks
+/// /health + /readiness = 200". They pass from a probe snapshot, never by hand.
+pub const PROBED_ITEMS: [&str; 1] = ["staging_health"];
 
 pub fn is_probed_item(key: &str) -> bool {
     PROBED_ITEMS.contains(&key)

@@ -185,3 +185,10 @@ pub struct MonitoringSettings {
     pub thresholds: Thresholds,
     pub public_status_page: bool,
 }
+
+/// A release going live into an environment that opened a P1: when, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RollbackMark {
+    pub at: DateTime<Utc>,
+    pub because: String,
+}

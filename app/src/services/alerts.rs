@@ -164,7 +164,7 @@ pub async fn add_webhook(
             action: "webhook.add",
             release_id: None,
             old: None,
-            new: Some(json!(hook)),
+            new: Some(json!({ "id": hook.id, "name": hook.name, "format": hook.format, "url": masked(&hook.url) })),
         },
     )
     .await?;
@@ -190,13 +190,21 @@ pub async fn remove_webhook(pool: &PgPool, actor: &Actor, id: i64) -> Result<(),
         Entry {
             action: "webhook.remove",
             release_id: None,
-            old: Some(json!(hook)),
+            old: Some(json!({ "id": hook.id, "name": hook.name, "format": hook.format, "url": masked(&hook.url) })),
             new: None,
         },
     )
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// A webhook URL as the audit trail keeps it: scheme and host, not the token in its path.
+fn masked(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = host.rsplit('@').next().unwrap_or_default();
+    format!("{scheme}://{host}/…")
 }
 
 /// Queues an event about an alert for every enabled webhook, in the caller's transaction.
@@ -285,8 +293,9 @@ pub async fn delivery_done(
         Ok(()) => {
             sqlx::query!(
                 "UPDATE webhook_deliveries SET state = 'delivered', delivered_at = now(), last_error = NULL
-                 WHERE id = $1",
-                d.id
+                 WHERE id = $1 AND attempts = $2 AND state = 'pending'",
+                d.id,
+                d.attempts
             )
             .execute(pool)
             .await?;
@@ -298,10 +307,11 @@ pub async fn delivery_done(
                  SET last_error = $2,
                      state = CASE WHEN $3::bigint IS NULL THEN 'failed' ELSE 'pending' END,
                      next_attempt_at = now() + make_interval(secs => COALESCE($3, 0) / 1000.0)
-                 WHERE id = $1",
+                 WHERE id = $1 AND attempts = $4 AND state = 'pending'",
                 d.id,
                 e.chars().take(500).collect::<String>(),
-                next.map(|ms| ms as i64)
+                next.map(|ms| ms as i64),
+                d.attempts
             )
             .execute(pool)
             .await?;

@@ -25,6 +25,7 @@ pub struct Entry<'a> {
 fn actor_label(actor: &Actor) -> (Option<i64>, String) {
     match actor {
         Actor::Cli => (None, "cli".to_string()),
+        Actor::Probes => (None, "shipgate probes".to_string()),
         Actor::User(u) => (Some(u.id), u.email.clone()),
     }
 }

@@ -23,7 +23,7 @@ pub struct ItemChange {
 
 fn is_captain_or_owner(actor: &Actor, r: &Release) -> bool {
     match actor {
-        Actor::Cli => true,
+        Actor::Cli | Actor::Probes => true,
         Actor::User(u) => r.is_captain_or_owner(u),
     }
 }
@@ -67,6 +67,19 @@ pub async fn set_item(
     item: &str,
     change: ItemChange,
 ) -> Result<ChecklistItem, ServiceError> {
+    set_item_as(pool, actor, release_id, item, change, false).await
+}
+
+/// [`set_item`], saying whether the change comes from a probe snapshot: an item the
+/// probes prove passes only that way.
+pub(crate) async fn set_item_as(
+    pool: &PgPool,
+    actor: &Actor,
+    release_id: i64,
+    item: &str,
+    change: ItemChange,
+    from_probes: bool,
+) -> Result<ChecklistItem, ServiceError> {
     require_worker(actor)?;
     let mut tx = pool.begin().await?;
     let r = lock(&mut tx, release_id, change.revision).await?;
@@ -79,6 +92,26 @@ pub async fn set_item(
             de: "Unbekannter Zustand (open, passed, failed, not_applicable, accepted_risk).",
         })?,
     };
+    // Where Shipgate probes the staging environment, the probes are the proof of its
+    // health item: it passes from a probe snapshot, not by hand.
+    if !from_probes
+        && state == ItemState::Passed
+        && before.state != ItemState::Passed
+        && crate::domain::monitoring::is_probed_item(&before.key)
+        && sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM environments
+                              WHERE lower(name) = lower($1) AND enabled) AS "probed!""#,
+            r.staging_environment.trim()
+        )
+        .fetch_one(&mut *tx)
+        .await?
+    {
+        return Err(ServiceError::invalid(
+            "state",
+            "The staging environment is probed: this item passes from the probes (“Check now from the probes”).",
+            "Die Staging-Umgebung wird geprüft: dieser Punkt wird aus den Checks bestanden („Jetzt aus den Checks prüfen“).",
+        ));
+    }
     let mut links = before.links.clone();
     if let Some(link) = change
         .link

@@ -113,12 +113,17 @@ fn apply(
             .into_iter()
             .map(|mut h| {
                 h.name = h.name.trim().to_string();
+                // Only a secret header keeps its value when none is sent, and it stays
+                // secret: turning a secret into a plain header needs the value again.
                 if h.value.is_none() {
-                    h.value = current
+                    if let Some(stored) = current
                         .headers
                         .iter()
-                        .find(|c| c.name.eq_ignore_ascii_case(&h.name))
-                        .and_then(|c| c.value.clone());
+                        .find(|c| c.secret && c.name.eq_ignore_ascii_case(&h.name))
+                    {
+                        h.value = stored.value.clone();
+                        h.secret = true;
+                    }
                 }
                 h
             })
@@ -273,11 +278,13 @@ pub async fn notify(conn: &mut PgConnection, what: &str) -> Result<(), ServiceEr
 }
 
 /// Moves the probe schedule to the spec: an endpoint per kind, due at a random point of
-/// its first interval so that many environments spread out.
+/// its first interval so that many environments spread out. `moved`: the URL changed, so
+/// what was known about the old one no longer counts.
 async fn schedule(
     conn: &mut PgConnection,
     id: i64,
     spec: &EnvironmentSpec,
+    moved: bool,
 ) -> Result<(), ServiceError> {
     let interval_ms = spec.interval_seconds * 1000;
     for kind in EndpointKind::ALL {
@@ -287,11 +294,17 @@ async fn schedule(
              ON CONFLICT (environment_id, kind) DO UPDATE
              SET interval_ms = EXCLUDED.interval_ms, enabled = EXCLUDED.enabled,
                  next_due = CASE WHEN probe_endpoints.interval_ms = EXCLUDED.interval_ms
-                                 THEN probe_endpoints.next_due ELSE EXCLUDED.next_due END",
+                                 THEN probe_endpoints.next_due ELSE EXCLUDED.next_due END,
+                 watched_since = CASE WHEN $5 OR (EXCLUDED.enabled AND NOT probe_endpoints.enabled)
+                                      THEN now() ELSE probe_endpoints.watched_since END,
+                 last_ok_at = CASE WHEN $5 THEN NULL ELSE probe_endpoints.last_ok_at END,
+                 consecutive_failures = CASE WHEN $5 THEN 0
+                                             ELSE probe_endpoints.consecutive_failures END",
             id,
             kind.as_str(),
             interval_ms,
-            spec.enabled
+            spec.enabled,
+            moved
         )
         .execute(&mut *conn)
         .await?;
@@ -347,7 +360,7 @@ pub async fn create(
     .fetch_one(&mut *tx)
     .await
     .map_err(duplicate_name)?;
-    schedule(&mut tx, id, &spec).await?;
+    schedule(&mut tx, id, &spec, false).await?;
     audit::append(
         &mut tx,
         actor,
@@ -410,7 +423,13 @@ pub async fn update(
     .execute(&mut *tx)
     .await
     .map_err(duplicate_name)?;
-    schedule(&mut tx, id, &spec).await?;
+    let moved = (&spec.base_url, &spec.health_path, &spec.readiness_path)
+        != (
+            &before.spec.base_url,
+            &before.spec.health_path,
+            &before.spec.readiness_path,
+        );
+    schedule(&mut tx, id, &spec, moved).await?;
     audit::append(
         &mut tx,
         actor,

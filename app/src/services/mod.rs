@@ -30,6 +30,8 @@ use crate::domain::account::UserInfo;
 #[derive(Clone, Debug)]
 pub enum Actor {
     Cli,
+    /// Shipgate's own probes, acting on what they measured.
+    Probes,
     User(UserInfo),
 }
 
@@ -37,14 +39,14 @@ impl Actor {
     /// The account behind the action, for `*_by` columns; `None` for the command line.
     pub fn user_id(&self) -> Option<i64> {
         match self {
-            Actor::Cli => None,
+            Actor::Cli | Actor::Probes => None,
             Actor::User(u) => Some(u.id),
         }
     }
 
     pub fn require_admin(&self) -> Result<(), ServiceError> {
         match self {
-            Actor::Cli => Ok(()),
+            Actor::Cli | Actor::Probes => Ok(()),
             Actor::User(u) if u.is_admin() => Ok(()),
             Actor::User(_) => Err(ServiceError::Forbidden),
         }

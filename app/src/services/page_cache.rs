@@ -21,6 +21,9 @@ pub struct ReleaseView {
     /// The hash sign-offs are bound to, computed once per state.
     pub content_hash: String,
     pub audit: Vec<AuditLine>,
+    /// Marked "rollback suggested" (the mark writes an audit row, so it is part of the
+    /// version).
+    pub rollback: Option<crate::domain::monitoring_model::RollbackMark>,
     version: Version,
 }
 
@@ -71,6 +74,9 @@ impl ReleaseViews {
                 .iter()
                 .map(AuditLine::from)
                 .collect(),
+            rollback: super::releases::rollback_marks(pool, &[id])
+                .await?
+                .remove(&id),
             snapshot,
             version,
         });

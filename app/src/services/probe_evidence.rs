@@ -155,7 +155,7 @@ pub async fn check_item(
             why.join("; ")
         )
     };
-    let item = checklists::set_item(
+    let item = checklists::set_item_as(
         pool,
         actor,
         release_id,
@@ -165,6 +165,7 @@ pub async fn check_item(
             note: Some(note.chars().take(4000).collect()),
             ..Default::default()
         },
+        true,
     )
     .await?;
     Ok(Checked {
@@ -172,4 +173,47 @@ pub async fn check_item(
         evidence,
         passed,
     })
+}
+
+/// Checks again, as Shipgate's probes, every passed health item whose staging environment
+/// is now down or has an open P1, so the item fails with a fresh snapshot as its proof.
+/// Returns the releases whose item was checked.
+pub async fn recheck_after_change(
+    pool: &PgPool,
+    storage: &Storage,
+    hub: &StatusHub,
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, ServiceError> {
+    let due = sqlx::query!(
+        r#"SELECT r.id AS "release_id!", i.key AS "key!"
+           FROM releases r
+           JOIN checklist_items i ON i.release_id = r.id AND i.key = ANY($1) AND i.state = 'passed'
+           JOIN environments e ON lower(e.name) = lower(trim(r.staging_environment)) AND e.enabled
+           WHERE r.phase IN ('draft', 'staging_gate', 'go_no_go')
+             AND (EXISTS (SELECT 1 FROM probe_endpoints p JOIN probe_states s ON s.endpoint_id = p.id
+                          WHERE p.environment_id = e.id AND s.state = 'down')
+                  OR EXISTS (SELECT 1 FROM alerts a WHERE a.environment_id = e.id
+                             AND a.resolved_at IS NULL AND a.severity = 'p1'))"#,
+        &crate::domain::monitoring::PROBED_ITEMS
+            .iter()
+            .map(|k| k.to_string())
+            .collect::<Vec<_>>()
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut checked = Vec::new();
+    for d in due {
+        check_item(
+            pool,
+            storage,
+            hub,
+            &Actor::Probes,
+            d.release_id,
+            &d.key,
+            now,
+        )
+        .await?;
+        checked.push(d.release_id);
+    }
+    Ok(checked)
 }

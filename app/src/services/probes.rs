@@ -8,6 +8,7 @@ use super::ServiceError;
 use crate::domain::monitoring::{
     endpoint_state, firing, EndpointFacts, EndpointKind, HealthState, Rule, Sample, WindowStats,
 };
+use crate::domain::release::Severity;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use sqlx::PgPool;
@@ -170,7 +171,10 @@ pub async fn record_probe_batch(
             e.failures += 1;
         }
     }
-    let v: Vec<_> = latest.into_iter().collect();
+    // An older result that arrives after a newer one (another replica's batch) is kept
+    // with the results but does not move the latest result back.
+    let mut v: Vec<_> = latest.into_iter().collect();
+    v.sort_by_key(|(id, _)| *id);
     sqlx::query!(
         "UPDATE probe_endpoints p
          SET last_checked_at = u.t, last_status = u.c, last_error = u.x,
@@ -178,7 +182,7 @@ pub async fn record_probe_batch(
              consecutive_failures = CASE WHEN u.reset THEN u.n ELSE p.consecutive_failures + u.n END
          FROM UNNEST($1::bigint[], $2::timestamptz[], $3::int[], $4::text[], $5::timestamptz[],
                      $6::bool[], $7::int[]) AS u(e, t, c, x, ok_at, reset, n)
-         WHERE p.id = u.e",
+         WHERE p.id = u.e AND (p.last_checked_at IS NULL OR u.t >= p.last_checked_at)",
         &v.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
         &v.iter().map(|(_, x)| x.last.started_at).collect::<Vec<_>>() as _,
         &v.iter().map(|(_, x)| x.last.status).collect::<Vec<_>>() as &[Option<i32>],
@@ -241,11 +245,13 @@ pub async fn evaluate(
         r#"SELECT p.id, p.environment_id, p.kind, p.interval_ms,
                 p.last_checked_at AS "last_checked_at: DateTime<Utc>",
                 p.last_ok_at AS "last_ok_at: DateTime<Utc>",
-                p.consecutive_failures, p.state, p.created_at AS "created_at: DateTime<Utc>",
-                p.window_total, p.window_ok,
-                p.window_errors, p.window_unavailable, p.p50_ms, p.p95_ms, p.p99_ms,
-                e.name, e.enabled
-         FROM probe_endpoints p JOIN environments e ON e.id = p.environment_id"#
+                p.consecutive_failures, p.watched_since AS "watched_since: DateTime<Utc>",
+                s.state AS "state?", s.window_total AS "window_total?", s.window_ok AS "window_ok?",
+                s.window_errors AS "window_errors?", s.window_unavailable AS "window_unavailable?",
+                s.p50_ms, s.p95_ms, s.p99_ms, e.name, e.enabled
+         FROM probe_endpoints p JOIN environments e ON e.id = p.environment_id
+              LEFT JOIN probe_states s ON s.endpoint_id = p.id
+         ORDER BY p.id"#
     )
     .fetch_all(&mut *tx)
     .await?;
@@ -277,6 +283,7 @@ pub async fn evaluate(
         ..Default::default()
     };
     let mut changed: Vec<(i64, WindowStats, HealthState)> = Vec::new();
+    let mut p1_envs: Vec<String> = Vec::new();
     for p in &endpoints {
         let kind = EndpointKind::parse(&p.kind).unwrap_or(EndpointKind::Health);
         let window = WindowStats::of(by_endpoint.get(&p.id).map(Vec::as_slice).unwrap_or(&[]));
@@ -287,7 +294,7 @@ pub async fn evaluate(
             last_checked_at: p.last_checked_at,
             last_ok_at: p.last_ok_at,
             consecutive_failures: p.consecutive_failures,
-            watched_since: p.created_at,
+            watched_since: p.watched_since,
         };
         let (fired, state) = if p.enabled {
             let fired = firing(&facts, &thresholds, now);
@@ -296,7 +303,7 @@ pub async fn evaluate(
         } else {
             (Vec::new(), HealthState::Unknown)
         };
-        let stats_changed = (
+        let before = (
             p.window_total,
             p.window_ok,
             p.window_errors,
@@ -304,17 +311,18 @@ pub async fn evaluate(
             p.p50_ms,
             p.p95_ms,
             p.p99_ms,
-        ) != (
-            window.total as i32,
-            window.ok as i32,
-            window.errors as i32,
-            window.unavailable as i32,
+        );
+        let after = (
+            Some(window.total as i32),
+            Some(window.ok as i32),
+            Some(window.errors as i32),
+            Some(window.unavailable as i32),
             window.p50_ms,
             window.p95_ms,
             window.p99_ms,
         );
-        let state_changed = p.state != state.as_str();
-        if stats_changed || state_changed {
+        let state_changed = p.state.as_deref() != Some(state.as_str());
+        if before != after || state_changed {
             changed.push((p.id, window.clone(), state));
         }
         if state_changed {
@@ -349,6 +357,9 @@ pub async fn evaluate(
                 opened: true,
             });
         }
+        if fired.iter().any(|f| f.rule.severity() == Severity::P1) {
+            p1_envs.push(p.name.clone());
+        }
         // Whatever is still open for this endpoint no longer holds.
         for rule in Rule::ALL {
             if let Some(id) = open_by.remove(&(p.id, rule.as_str().to_string())) {
@@ -374,15 +385,20 @@ pub async fn evaluate(
         changed.iter().map(|(_, w, _)| f(w)).collect()
     };
     sqlx::query!(
-        "UPDATE probe_endpoints p
-         SET window_total = u.total, window_ok = u.ok, window_errors = u.errors,
-             window_unavailable = u.unavailable, p50_ms = u.p50, p95_ms = u.p95, p99_ms = u.p99,
-             state = u.state,
-             state_since = CASE WHEN p.state = u.state THEN p.state_since ELSE $10 END
+        "INSERT INTO probe_states AS p (endpoint_id, window_total, window_ok, window_errors,
+                                        window_unavailable, p50_ms, p95_ms, p99_ms, state,
+                                        state_since)
+         SELECT u.id, u.total, u.ok, u.errors, u.unavailable, u.p50, u.p95, u.p99, u.state, $10
          FROM UNNEST($1::bigint[], $2::int[], $3::int[], $4::int[], $5::int[], $6::int[],
                      $7::int[], $8::int[], $9::text[])
               AS u(id, total, ok, errors, unavailable, p50, p95, p99, state)
-         WHERE p.id = u.id",
+         ON CONFLICT (endpoint_id) DO UPDATE
+         SET window_total = EXCLUDED.window_total, window_ok = EXCLUDED.window_ok,
+             window_errors = EXCLUDED.window_errors,
+             window_unavailable = EXCLUDED.window_unavailable, p50_ms = EXCLUDED.p50_ms,
+             p95_ms = EXCLUDED.p95_ms, p99_ms = EXCLUDED.p99_ms, state = EXCLUDED.state,
+             state_since = CASE WHEN p.state = EXCLUDED.state THEN p.state_since
+                                ELSE EXCLUDED.state_since END",
         &changed.iter().map(|(id, _, _)| *id).collect::<Vec<_>>(),
         &stat(|w| w.total),
         &stat(|w| w.ok),
@@ -399,10 +415,61 @@ pub async fn evaluate(
     )
     .execute(&mut *tx)
     .await?;
-    roll_up(&mut tx, now).await?;
+    mark_rollback_suggested(&mut tx, &p1_envs, now).await?;
     notify(&mut tx, "probes").await?;
     tx.commit().await?;
+    // Rolling up may read much; it runs in its own short transaction, still one replica
+    // at a time.
+    let mut tx = pool.begin().await?;
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+        .bind(EVALUATOR_LOCK)
+        .fetch_one(&mut *tx)
+        .await?;
+    if locked {
+        roll_up(&mut tx, now).await?;
+        tx.commit().await?;
+    }
     Ok(Some(result))
+}
+
+/// Marks releases going live into an environment with a P1 as "rollback suggested"
+/// (once, with why, in the audit trail).
+async fn mark_rollback_suggested(
+    conn: &mut sqlx::PgConnection,
+    p1_envs: &[String],
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    if p1_envs.is_empty() {
+        return Ok(());
+    }
+    let marked = sqlx::query!(
+        "UPDATE releases SET rollback_suggested_at = $2,
+                rollback_suggested_because = 'open P1 alert in ' || environment
+         WHERE phase = 'go_live' AND rollback_suggested_at IS NULL
+           AND lower(trim(environment)) = ANY($1)
+         RETURNING id, environment",
+        &p1_envs
+            .iter()
+            .map(|e| e.trim().to_lowercase())
+            .collect::<Vec<_>>(),
+        now as _
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in marked {
+        super::audit::append(
+            conn,
+            &super::Actor::Probes,
+            super::audit::Entry {
+                action: "release.rollback_suggested",
+                release_id: Some(r.id),
+                old: None,
+                new: Some(json!({ "because": format!("open P1 alert in {}", r.environment) })),
+            },
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Sums finished minutes of raw results into one-minute rollups. A minute is rolled up

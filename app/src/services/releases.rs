@@ -33,7 +33,7 @@ pub fn stale_write() -> ServiceError {
 /// Who may plan and edit releases.
 pub fn require_planner(actor: &Actor) -> Result<(), ServiceError> {
     match actor {
-        Actor::Cli => Ok(()),
+        Actor::Cli | Actor::Probes => Ok(()),
         Actor::User(u) if u.has_role(Role::Admin) || u.has_role(Role::ReleaseCaptain) => Ok(()),
         Actor::User(_) => Err(ServiceError::Forbidden),
     }
@@ -42,7 +42,7 @@ pub fn require_planner(actor: &Actor) -> Result<(), ServiceError> {
 /// Who may work on a release: tick checklists, report deployments, record known issues.
 pub fn require_worker(actor: &Actor) -> Result<(), ServiceError> {
     match actor {
-        Actor::Cli => Ok(()),
+        Actor::Cli | Actor::Probes => Ok(()),
         Actor::User(u) if u.is_worker() => Ok(()),
         Actor::User(_) => Err(ServiceError::Forbidden),
     }
@@ -866,7 +866,7 @@ pub async fn transition(
     let mut tx = pool.begin().await?;
     let r = lock(&mut tx, id, expected_revision).await?;
     match actor {
-        Actor::Cli => {}
+        Actor::Cli | Actor::Probes => {}
         Actor::User(u) if r.may_steer(u) => {}
         Actor::User(_) => return Err(ServiceError::Forbidden),
     }
@@ -931,4 +931,34 @@ pub fn duplicate_key() -> impl Fn(sqlx::Error) -> ServiceError {
             },
         )
     }
+}
+
+/// The "rollback suggested" marks of these releases (see [`RollbackMark`]).
+pub async fn rollback_marks(
+    pool: &PgPool,
+    ids: &[i64],
+) -> Result<
+    std::collections::HashMap<i64, crate::domain::monitoring_model::RollbackMark>,
+    ServiceError,
+> {
+    let rows = sqlx::query!(
+        r#"SELECT id, rollback_suggested_at AS "at!: DateTime<Utc>",
+                  coalesce(rollback_suggested_because, '') AS "because!"
+           FROM releases WHERE id = ANY($1) AND rollback_suggested_at IS NOT NULL"#,
+        ids
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            (
+                r.id,
+                crate::domain::monitoring_model::RollbackMark {
+                    at: r.at,
+                    because: r.because,
+                },
+            )
+        })
+        .collect())
 }

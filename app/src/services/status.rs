@@ -127,15 +127,11 @@ impl StatusHub {
                 changed == Changed::Probes && now - *at < Duration::seconds(RELEASES_AT_MOST_EVERY)
             });
         snapshot.releases = match cached {
-            Some((_, mut releases)) => {
-                for r in &mut releases {
-                    r.rollback_suggested =
-                        rollback_suggested(r.phase, snapshot.p1_open_in(&r.environment));
-                }
-                releases
-            }
+            // A mark writes an audit row, which notifies "release": reused releases are
+            // still right.
+            Some((_, releases)) => releases,
             None => {
-                let fresh = releases_in_flight(pool, views, &snapshot, now).await?;
+                let fresh = releases_in_flight(pool, views, now).await?;
                 *self.releases.lock().expect("status cache") = Some((now, fresh.clone()));
                 fresh
             }
@@ -242,11 +238,15 @@ async fn environment_statuses(
     let rows = sqlx::query!(
         r#"SELECT e.id AS env_id, e.name, e.enabled, e.base_url, e.health_path, e.readiness_path,
                 e.health_component, e.readiness_component,
-                p.id, p.kind, p.state, p.state_since AS "state_since: DateTime<Utc>",
-                p.p50_ms, p.p95_ms, p.p99_ms, p.window_total, p.window_errors,
-                p.window_unavailable, p.last_checked_at AS "last_checked_at: DateTime<Utc>",
+                p.id, p.kind, coalesce(s.state, 'unknown') AS "state!",
+                coalesce(s.state_since, p.watched_since) AS "state_since!: DateTime<Utc>",
+                s.p50_ms, s.p95_ms, s.p99_ms, coalesce(s.window_total, 0) AS "window_total!",
+                coalesce(s.window_errors, 0) AS "window_errors!",
+                coalesce(s.window_unavailable, 0) AS "window_unavailable!",
+                p.last_checked_at AS "last_checked_at: DateTime<Utc>",
                 p.last_ok_at AS "last_ok_at: DateTime<Utc>", p.last_status, p.last_error
          FROM environments e JOIN probe_endpoints p ON p.environment_id = e.id
+              LEFT JOIN probe_states s ON s.endpoint_id = p.id
          WHERE $1::bigint IS NULL OR e.id = $1
          ORDER BY lower(e.name), e.id, p.kind"#,
         only
@@ -319,7 +319,6 @@ async fn environment_statuses(
 async fn releases_in_flight(
     pool: &PgPool,
     views: &ReleaseViews,
-    status: &StatusSnapshot,
     now: DateTime<Utc>,
 ) -> Result<Vec<ReleaseInFlight>, ServiceError> {
     let mut out = Vec::new();
@@ -346,7 +345,7 @@ async fn releases_in_flight(
             window_start: r.window_start,
             next_deadline: next_deadline(r.phase, r.window_start, now),
             blockers,
-            rollback_suggested: rollback_suggested(r.phase, status.p1_open_in(&r.environment)),
+            rollback_suggested: rollback_suggested(r.phase, view.rollback.is_some()),
         });
     }
     Ok(out)

@@ -55,6 +55,9 @@ struct ReleaseBody {
     #[serde(flatten)]
     release: Release,
     next_deadline: Option<app::domain::release::Deadline>,
+    /// Going live while the target environment opened a P1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rollback_suggested: Option<app::domain::monitoring_model::RollbackMark>,
 }
 
 fn body(release: Release) -> ReleaseBody {
@@ -62,7 +65,24 @@ fn body(release: Release) -> ReleaseBody {
     ReleaseBody {
         release,
         next_deadline,
+        rollback_suggested: None,
     }
+}
+
+/// Bodies with their "rollback suggested" marks.
+async fn marked(pool: &sqlx::PgPool, list: Vec<Release>) -> Result<Vec<ReleaseBody>, ApiError> {
+    let ids: Vec<i64> = list.iter().map(|r| r.id).collect();
+    let mut marks = releases::rollback_marks(pool, &ids).await?;
+    Ok(list
+        .into_iter()
+        .map(|r| {
+            let mark = marks.remove(&r.id).filter(|_| r.phase == Phase::GoLive);
+            ReleaseBody {
+                rollback_suggested: mark,
+                ..body(r)
+            }
+        })
+        .collect())
 }
 
 #[derive(Deserialize)]
@@ -77,7 +97,7 @@ async fn list(
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Vec<ReleaseBody>>, ApiError> {
     let list = releases::list(&state.pool, q.all).await?;
-    Ok(Json(list.into_iter().map(body).collect()))
+    Ok(Json(marked(&state.pool, list).await?))
 }
 
 async fn create(
@@ -94,7 +114,9 @@ async fn show(
     _: ApiUser,
     Path(id): Path<i64>,
 ) -> Result<Json<ReleaseBody>, ApiError> {
-    Ok(Json(body(releases::get(&state.pool, id).await?)))
+    let release = releases::get(&state.pool, id).await?;
+    let mut one = marked(&state.pool, vec![release]).await?;
+    Ok(Json(one.remove(0)))
 }
 
 async fn update(

@@ -35,6 +35,8 @@ pub enum Mode {
 struct Inner {
     modes: HashMap<String, Mode>,
     hits: HashMap<String, Vec<Instant>>,
+    /// The request headers of the latest hit per path.
+    headers: HashMap<String, axum::http::HeaderMap>,
     hooks: Vec<serde_json::Value>,
 }
 
@@ -84,6 +86,18 @@ impl Responder {
             .unwrap_or_default()
     }
 
+    /// A request header of the latest hit of `/{name}/{path}`.
+    pub fn header(&self, name_and_path: &str, header: &str) -> Option<String> {
+        self.inner
+            .lock()
+            .unwrap()
+            .headers
+            .get(name_and_path)
+            .and_then(|h| h.get(header))
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    }
+
     /// Webhook bodies received at `/hook/…`.
     pub fn hooks(&self) -> Vec<serde_json::Value> {
         self.inner.lock().unwrap().hooks.clone()
@@ -102,14 +116,17 @@ async fn hook(
 async fn answer(
     State(r): State<Responder>,
     Path((name, rest)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
 ) -> Response {
     let mode = {
         let mut inner = r.inner.lock().unwrap();
+        let key = format!("{name}/{rest}");
         inner
             .hits
-            .entry(format!("{name}/{rest}"))
+            .entry(key.clone())
             .or_default()
             .push(Instant::now());
+        inner.headers.insert(key, headers);
         inner.modes.get(&name).cloned().unwrap_or(Mode::Status(200))
     };
     match mode {

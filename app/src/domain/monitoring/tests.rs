@@ -61,7 +61,7 @@ fn percentiles_are_nearest_rank() {
 }
 
 #[test]
-fn window_stats_count_errors_and_ignore_unanswered_latency() {
+fn window_stats_count_errors_and_time_outs_as_slow() {
     let s = series(10, 1, |i| match i {
         0 => (None, 2000),
         1 => (Some(503), 5),
@@ -71,8 +71,9 @@ fn window_stats_count_errors_and_ignore_unanswered_latency() {
     });
     let w = WindowStats::of(&s);
     assert_eq!((w.total, w.ok, w.errors, w.unavailable), (10, 6, 3, 1));
-    // The timed-out probe's 2000 ms is not a latency.
-    assert_eq!(w.p99_ms, Some(19));
+    // The timed-out probe counts with the 2000 ms it waited: timing out is not fast.
+    assert_eq!(w.p99_ms, Some(2000));
+    assert_eq!(w.p50_ms, Some(10));
     assert!((w.error_pct() - 30.0).abs() < 1e-9);
 }
 
@@ -303,8 +304,23 @@ fn environment_settings_are_checked() {
         }),
         "interval_seconds"
     );
+    assert_eq!(
+        field(EnvironmentSpec {
+            interval_seconds: 1,
+            ..spec()
+        }),
+        "timeout_ms"
+    );
+    assert_eq!(
+        field(EnvironmentSpec {
+            base_url: "https://ops:hunter2@staging.example.com".into(),
+            ..spec()
+        }),
+        "base_url"
+    );
     assert!(EnvironmentSpec {
         interval_seconds: 1,
+        timeout_ms: 1000,
         ..spec()
     }
     .check()
