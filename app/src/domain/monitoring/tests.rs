@@ -73,7 +73,7 @@ fn window_stats_count_errors_and_time_outs_as_slow() {
     assert_eq!((w.total, w.ok, w.errors, w.unavailable), (10, 6, 3, 1));
     // The timed-out probe counts with the 2000 ms it waited: timing out is not fast.
     assert_eq!(w.p99_ms, Some(2000));
-    assert_eq!(w.p50_ms, Some(10));
+    assert_eq!(w.p50_ms, Some(15));
     assert!((w.error_pct() - 30.0).abs() < 1e-9);
 }
 
