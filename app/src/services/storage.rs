@@ -19,6 +19,9 @@ use std::sync::Arc;
 const S3_PART_BYTES: usize = 5 * 1024 * 1024;
 const LOCAL_PART_BYTES: usize = 1024 * 1024;
 const PARTS_IN_FLIGHT: usize = 2;
+/// Received chunks (up to a few hundred KB each) waiting for the hashing thread: enough
+/// to keep it busy, few enough to bound the memory an upload holds.
+const HASH_QUEUE: usize = 8;
 
 /// Where evidence files are kept (`FILE_STORAGE_MODE`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -138,7 +141,7 @@ impl Storage {
         let mut writer = WriteMultipart::new_with_chunk_size(upload, self.part_bytes);
         // Hashing runs on its own thread beside receiving and writing: on a small machine
         // it is the largest single cost of an upload, and the two overlap.
-        let (to_hasher, mut chunks) = tokio::sync::mpsc::channel::<Bytes>(32);
+        let (to_hasher, mut chunks) = tokio::sync::mpsc::channel::<Bytes>(HASH_QUEUE);
         let hashing = tokio::task::spawn_blocking(move || {
             let mut hasher = Sha256::new();
             while let Some(chunk) = chunks.blocking_recv() {

@@ -71,8 +71,17 @@ fn body(release: Release) -> ReleaseBody {
 
 /// Bodies with their "rollback suggested" marks.
 async fn marked(pool: &sqlx::PgPool, list: Vec<Release>) -> Result<Vec<ReleaseBody>, ApiError> {
-    let ids: Vec<i64> = list.iter().map(|r| r.id).collect();
-    let mut marks = releases::rollback_marks(pool, &ids).await?;
+    // Only a release going live shows the mark: the others cost no query.
+    let ids: Vec<i64> = list
+        .iter()
+        .filter(|r| r.phase == Phase::GoLive)
+        .map(|r| r.id)
+        .collect();
+    let mut marks = if ids.is_empty() {
+        Default::default()
+    } else {
+        releases::rollback_marks(pool, &ids).await?
+    };
     Ok(list
         .into_iter()
         .map(|r| {
