@@ -1,4 +1,5 @@
 import { test, expect, Page, Browser } from '@playwright/test';
+import { hydrated, signIn } from './helpers';
 
 // Runs after accounts.spec.ts on the same instance: the admin and the captain exist.
 test.describe.configure({ mode: 'serial' });
@@ -6,18 +7,6 @@ test.describe.configure({ mode: 'serial' });
 const admin = { email: 'admin@example.org', password: 'first admin password' };
 const captain = { email: 'rc@example.org', password: 'captain password 1' };
 const owner = { email: 'po@example.org', name: 'Paula Owner', password: 'owner password 12' };
-
-async function signIn(page: Page, who: { email: string; password: string }) {
-  await page.goto('/login');
-  await page.getByLabel('Email').fill(who.email);
-  await page.getByLabel('Password').fill(who.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page).not.toHaveURL(/\/login/);
-}
-
-async function hydrated(page: Page) {
-  await expect(page.locator('html[data-hydrated="true"]')).toHaveCount(1, { timeout: 30_000 });
-}
 
 /** `YYYY-MM-DDTHH:MM` for a datetime-local input, in Europe/Berlin, `hours` from now. */
 function berlinLocal(hours: number): string {

@@ -1,4 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
+import { hydrated, signIn } from './helpers';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -6,18 +7,6 @@ import type { AddressInfo } from 'node:net';
 test.describe.configure({ mode: 'serial' });
 
 const admin = { email: 'admin@example.org', password: 'first admin password' };
-
-async function signIn(page: Page, who: { email: string; password: string }) {
-  await page.goto('/login');
-  await page.getByLabel('Email').fill(who.email);
-  await page.getByLabel('Password').fill(who.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page).not.toHaveURL(/\/login/);
-}
-
-async function hydrated(page: Page) {
-  await expect(page.locator('html[data-hydrated="true"]')).toHaveCount(1, { timeout: 30_000 });
-}
 
 test('the status view follows an environment going down, without a reload', async ({ page }) => {
   // A probe target on loopback that this test steers.

@@ -44,8 +44,17 @@ pub fn probe_client() -> reqwest::Client {
 }
 
 /// Starts the background tasks; the status refresher always, the rest unless probes are
-/// switched off.
+/// switched off. They get a pool of their own, so that neither the status listener's
+/// standing connection nor a busy evaluator takes a connection a request is waiting for.
 pub fn spawn(state: &AppState, settings: &ProbeSettings) -> Vec<JoinHandle<()>> {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(6)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_lazy_with(state.pool.connect_options().as_ref().clone());
+    let state = &AppState {
+        pool,
+        ..state.clone()
+    };
     let mut tasks = vec![tokio::spawn(refresh_status(state.clone()))];
     if !settings.enabled {
         return tasks;
@@ -354,7 +363,7 @@ async fn deliver(pool: sqlx::PgPool, settings: ProbeSettings, client: reqwest::C
         }))
         .await;
         if idle {
-            tokio::time::sleep(Duration::from_millis(250)).await;
+            tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }
 }

@@ -762,7 +762,7 @@ async fn the_staging_health_item_is_filled_from_the_probes_and_p1_suggests_rollb
         v["item"]["note"]
             .as_str()
             .unwrap()
-            .contains("staging /readiness is down"),
+            .contains("(status 503, expected 200)"),
         "{v}"
     );
 

@@ -1,29 +1,18 @@
 //! Environments, alerts and the team-wide status as the API and the UI see them. Plain
 //! data, shared by server and browser.
 
-use super::monitoring::{Component, EndpointKind, HealthState, ProbeHeader, Rule, Thresholds};
+use super::monitoring::{Component, EndpointKind, EnvironmentSpec, HealthState, Rule, Thresholds};
 use super::release::{Blocker, Deadline, Phase, Severity};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// An environment as shown: its settings (secret header values blanked) and when they
+/// were made.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Environment {
     pub id: i64,
-    pub name: String,
-    pub base_url: String,
-    pub health_path: String,
-    pub readiness_path: String,
-    pub interval_seconds: i32,
-    pub timeout_ms: i32,
-    pub expected_status: i32,
-    pub body_contains: Option<String>,
-    pub json_pointer: Option<String>,
-    pub json_equals: Option<serde_json::Value>,
-    /// Secret values are `null`: they are write-only.
-    pub headers: Vec<ProbeHeader>,
-    pub health_component: Option<Component>,
-    pub readiness_component: Option<Component>,
-    pub enabled: bool,
+    #[serde(flatten)]
+    pub spec: EnvironmentSpec,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -180,33 +180,16 @@ fn duplicate_name(e: sqlx::Error) -> ServiceError {
 /// What may be shown of a spec: secret header values blanked.
 fn shown(
     id: i64,
-    spec: EnvironmentSpec,
+    mut spec: EnvironmentSpec,
     created_at: chrono::DateTime<chrono::Utc>,
     updated_at: chrono::DateTime<chrono::Utc>,
 ) -> Environment {
+    for h in spec.headers.iter_mut().filter(|h| h.secret) {
+        h.value = None;
+    }
     Environment {
         id,
-        name: spec.name,
-        base_url: spec.base_url,
-        health_path: spec.health_path,
-        readiness_path: spec.readiness_path,
-        interval_seconds: spec.interval_seconds,
-        timeout_ms: spec.timeout_ms,
-        expected_status: spec.expected_status,
-        body_contains: spec.body_contains,
-        json_pointer: spec.json_pointer,
-        json_equals: spec.json_equals,
-        headers: spec
-            .headers
-            .into_iter()
-            .map(|h| ProbeHeader {
-                value: if h.secret { None } else { h.value },
-                ..h
-            })
-            .collect(),
-        health_component: spec.health_component,
-        readiness_component: spec.readiness_component,
-        enabled: spec.enabled,
+        spec,
         created_at,
         updated_at,
     }

@@ -416,7 +416,10 @@ pub async fn evaluate(
     .execute(&mut *tx)
     .await?;
     mark_rollback_suggested(&mut tx, &p1_envs, now).await?;
-    notify(&mut tx, "probes").await?;
+    // Nothing changed, nothing to tell (an idle instance stays quiet).
+    if !changed.is_empty() || !result.alerts.is_empty() {
+        notify(&mut tx, "probes").await?;
+    }
     tx.commit().await?;
     // Rolling up may read much; it runs in its own short transaction, still one replica
     // at a time.

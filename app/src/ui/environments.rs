@@ -125,6 +125,7 @@ fn EnvironmentRow(
     is_admin: bool,
     remove: ServerAction<DeleteEnvironment>,
 ) -> impl IntoView {
+    let (id, e) = (e.id, e.spec);
     let headers = e
         .headers
         .iter()
@@ -146,7 +147,7 @@ fn EnvironmentRow(
             <td>
                 {is_admin.then(|| view! {
                     <ActionForm action=remove attr:class="inline">
-                        <input type="hidden" name="id" value=e.id/>
+                        <input type="hidden" name="id" value=id/>
                         <button type="submit" class="danger">{lang.pick("Remove", "Entfernen")}</button>
                     </ActionForm>
                 })}
