@@ -96,6 +96,13 @@ impl Ctx {
     }
 }
 
+/// Monitoring settings with the spec's thresholds but for the given ones.
+fn settings_body(readiness_503_pct: f64, window_seconds: i32, public: bool) -> Value {
+    json!({ "readiness_503_pct": readiness_503_pct, "error_rate_pct": 2.0, "latency_p95_ms": 500,
+            "window_seconds": window_seconds, "no_success_seconds": 600,
+            "public_status_page": public })
+}
+
 fn endpoint<'a>(s: &'a Value, kind: &str) -> &'a Value {
     s["endpoints"]
         .as_array()
@@ -122,8 +129,7 @@ async fn probes_judge_every_kind_of_target_and_alerts_open_and_resolve(pool: PgP
     c.json(
         Method::PUT,
         "/api/v1/monitoring/settings",
-        Some(json!({ "readiness_503_pct": 0.5, "error_rate_pct": 2.0, "latency_p95_ms": 500,
-                     "window_seconds": 10, "no_success_seconds": 600, "public_status_page": false })),
+        Some(settings_body(0.5, 10, false)),
     )
     .await;
     for (name, format, status) in [
@@ -508,7 +514,14 @@ async fn environments_are_for_admins_to_change_and_secrets_stay_secret(pool: PgP
         .await;
     assert_eq!(unknown.status(), 422);
     // Settings and webhooks: admins only.
-    let put = c.call(Method::PUT, "/api/v1/monitoring/settings", &eng, Some(json!({ "readiness_503_pct": 1.0, "error_rate_pct": 2.0, "latency_p95_ms": 500, "window_seconds": 300, "no_success_seconds": 600, "public_status_page": true }))).await;
+    let put = c
+        .call(
+            Method::PUT,
+            "/api/v1/monitoring/settings",
+            &eng,
+            Some(settings_body(1.0, 300, true)),
+        )
+        .await;
     assert_eq!(put.status(), 403);
     assert_eq!(
         c.call(Method::GET, "/api/v1/webhooks", &eng, None)
@@ -534,43 +547,21 @@ async fn environments_are_for_admins_to_change_and_secrets_stay_secret(pool: PgP
         403
     );
     // Signed out: nothing but the public status page, and only when switched on.
-    assert_eq!(
-        client()
-            .get(c.app.url("/api/v1/environments"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
-    assert_eq!(
-        client()
-            .get(c.app.url("/api/v1/status"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
-    assert_eq!(
-        client()
-            .get(c.app.url("/api/v1/public/status"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
-    assert_eq!(
-        client()
-            .get(c.app.url("/status/public"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
-    c.json(Method::PUT, "/api/v1/monitoring/settings", Some(json!({ "readiness_503_pct": 0.5, "error_rate_pct": 2.0, "latency_p95_ms": 500, "window_seconds": 300, "no_success_seconds": 600, "public_status_page": true }))).await;
+    for (path, status) in [
+        ("/api/v1/environments", 401),
+        ("/api/v1/status", 401),
+        ("/api/v1/public/status", 404),
+        ("/status/public", 404),
+    ] {
+        let got = client().get(c.app.url(path)).send().await.unwrap().status();
+        assert_eq!(got, status, "signed out: {path}");
+    }
+    c.json(
+        Method::PUT,
+        "/api/v1/monitoring/settings",
+        Some(settings_body(0.5, 300, true)),
+    )
+    .await;
     let public = client()
         .get(c.app.url("/api/v1/public/status"))
         .send()
@@ -583,7 +574,14 @@ async fn environments_are_for_admins_to_change_and_secrets_stay_secret(pool: PgP
         .await
         .unwrap();
     assert_eq!(page.status(), 200);
-    let bad = c.call(Method::PUT, "/api/v1/monitoring/settings", &c.admin, Some(json!({ "readiness_503_pct": 150.0, "error_rate_pct": 2.0, "latency_p95_ms": 500, "window_seconds": 300, "no_success_seconds": 600, "public_status_page": true }))).await;
+    let bad = c
+        .call(
+            Method::PUT,
+            "/api/v1/monitoring/settings",
+            &c.admin,
+            Some(settings_body(150.0, 300, true)),
+        )
+        .await;
     assert_eq!(bad.status(), 422);
     assert_eq!(
         c.call(
