@@ -79,6 +79,36 @@ impl EnvironmentStatus {
     pub fn has_open_p1(&self) -> bool {
         self.open_alerts.iter().any(|a| a.severity == Severity::P1)
     }
+
+    /// Why the staging gate's health item may not pass on this status; empty when it may:
+    /// probed, every endpoint up, no open P1.
+    pub fn health_item_failures(&self) -> Vec<String> {
+        let mut why = Vec::new();
+        if !self.enabled {
+            why.push(format!("{} is not being probed (disabled)", self.name));
+        }
+        for p in self.endpoints.iter().filter(|p| p.state != HealthState::Up) {
+            let detail = p
+                .last_error
+                .as_deref()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default();
+            why.push(format!(
+                "{} /{} is {}{detail}",
+                self.name,
+                p.kind.as_str(),
+                p.state.as_str()
+            ));
+        }
+        for a in self
+            .open_alerts
+            .iter()
+            .filter(|a| a.severity == Severity::P1)
+        {
+            why.push(format!("open P1: {}", a.message));
+        }
+        why
+    }
 }
 
 /// A release that has not ended, as the status view shows it.

@@ -8,7 +8,7 @@ use super::status::StatusHub;
 use super::storage::Storage;
 use super::{checklists, probes, releases, Actor, ServiceError};
 use crate::domain::evidence::{sniff, Evidence};
-use crate::domain::monitoring::{is_probed_item, HealthState};
+use crate::domain::monitoring::is_probed_item;
 use crate::domain::release_model::ChecklistItem;
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -17,36 +17,6 @@ use sqlx::PgPool;
 
 /// Results per endpoint the snapshot keeps.
 const RECENT: i64 = 10;
-
-/// Why the probes do not let the item pass; empty when they do.
-pub fn failures(status: &crate::domain::monitoring_model::EnvironmentStatus) -> Vec<String> {
-    let mut why = Vec::new();
-    if !status.enabled {
-        why.push(format!("{} is not being probed (disabled)", status.name));
-    }
-    for p in &status.endpoints {
-        if p.state != HealthState::Up {
-            why.push(format!(
-                "{} /{} is {}{}",
-                status.name,
-                p.kind.as_str(),
-                p.state.as_str(),
-                p.last_error
-                    .as_deref()
-                    .map(|e| format!(" ({e})"))
-                    .unwrap_or_default()
-            ));
-        }
-    }
-    for a in status
-        .open_alerts
-        .iter()
-        .filter(|a| a.severity == crate::domain::release::Severity::P1)
-    {
-        why.push(format!("open P1: {}", a.message));
-    }
-    why
-}
 
 pub struct Checked {
     pub item: ChecklistItem,
@@ -88,7 +58,7 @@ pub async fn check_item(
     ))?;
     let status = hub.environment(pool, env_id, now).await?;
     let recent = probes::recent_results(pool, env_id, RECENT).await?;
-    let why = failures(&status);
+    let why = status.health_item_failures();
     let passed = why.is_empty();
     let document = json!({
         "taken_at": now,

@@ -85,7 +85,9 @@ async fn marked(pool: &sqlx::PgPool, list: Vec<Release>) -> Result<Vec<ReleaseBo
     Ok(list
         .into_iter()
         .map(|r| {
-            let mark = marks.remove(&r.id).filter(|_| r.phase == Phase::GoLive);
+            let mark = marks
+                .remove(&r.id)
+                .filter(|_| app::domain::monitoring::rollback_suggested(r.phase, true));
             ReleaseBody {
                 rollback_suggested: mark,
                 ..body(r)

@@ -358,3 +358,48 @@ fn environment_settings_are_checked() {
         "name"
     );
 }
+
+#[test]
+fn the_health_item_passes_only_with_every_endpoint_up_and_no_p1() {
+    use crate::domain::monitoring_model::{EndpointStatus, EnvironmentStatus};
+    let endpoint = |kind, state| EndpointStatus {
+        kind,
+        url: "https://staging.example.com/health".into(),
+        state,
+        state_since: t0(),
+        p50_ms: None,
+        p95_ms: None,
+        p99_ms: None,
+        samples: 0,
+        error_rate_pct: None,
+        rate_503_pct: None,
+        last_checked_at: None,
+        last_ok_at: None,
+        last_status: Some(503),
+        last_error: Some("status 503, expected 200".into()),
+        uptime_24h: None,
+        uptime_7d: None,
+        uptime_30d: None,
+        sparkline: vec![],
+        component: None,
+    };
+    let mut s = EnvironmentStatus {
+        id: 1,
+        name: "staging".into(),
+        enabled: true,
+        state: HealthState::Up,
+        endpoints: vec![
+            endpoint(EndpointKind::Health, HealthState::Up),
+            endpoint(EndpointKind::Readiness, HealthState::Up),
+        ],
+        open_alerts: vec![],
+    };
+    assert!(s.health_item_failures().is_empty());
+    s.endpoints[1].state = HealthState::Down;
+    assert_eq!(
+        s.health_item_failures(),
+        vec!["staging /readiness is down (status 503, expected 200)"]
+    );
+    s.enabled = false;
+    assert_eq!(s.health_item_failures().len(), 2);
+}
