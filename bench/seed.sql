@@ -1,5 +1,6 @@
--- Bench data: 10k releases, 100k checklist rows, 1M audit rows. For the bench database
--- only: the audit rows are filler, so `shipgate audit verify` is not meant to pass here.
+-- Bench data: 10k releases, 100k checklist rows, 1M audit rows, 100k archived releases. For
+-- the bench database only: the audit rows are filler, so `shipgate audit verify` is not
+-- meant to pass here.
 INSERT INTO releases (title, version, environment, window_start, window_end, phase,
                       release_captain_id, product_owner_id, artifact_version, commit_sha)
 SELECT 'Release ' || g, '1.' || g || '.0', CASE WHEN g % 3 = 0 THEN 'staging' ELSE 'prod' END,
@@ -22,5 +23,54 @@ SELECT now() - (1000000 - g) * interval '1 second', NULL, 'bench', 'checklist.it
        1 + g % 10000, '{"state":"open"}'::jsonb, '{"state":"passed"}'::jsonb,
        md5((g - 1)::text), md5(g::text)
 FROM generate_series(1, 1000000) g;
+
+-- The archive: 100k ended releases over the last 24 months, each with its archive row
+-- written the way a sealed dossier files it (the search text from title, version,
+-- artifact, commit, checklist notes and known issues).
+WITH ended AS (
+    INSERT INTO releases (title, version, artifact_version, commit_sha, environment, window_start, window_end,
+                          phase, release_captain_id, product_owner_id)
+    SELECT (ARRAY['Checkout', 'Payments', 'Search', 'Login', 'Push notifications', 'Billing', 'Onboarding',
+                  'Profile', 'Reporting', 'Admin console', 'Inventory', 'Shipping'])[1 + g % 12]
+               || ' ' || (ARRAY['release', 'hotfix', 'rollout', 'update', 'migration', 'cleanup'])[1 + g / 12 % 6],
+           v.version, v.version || '+build.' || g, substr(md5(g::text) || md5((g * 7)::text), 1, 40),
+           (ARRAY['prod', 'prod-eu', 'prod-us', 'staging'])[1 + g % 4],
+           v.start, v.start + interval '2 hours',
+           CASE WHEN g % 10 = 3 THEN 'no_go' WHEN g % 10 = 7 THEN 'rolled_back' ELSE 'done' END,
+           (SELECT id FROM users WHERE email = 'captain@bench.example'),
+           (SELECT id FROM users WHERE email = 'owner@bench.example')
+    FROM generate_series(1, 100000) g,
+         LATERAL (SELECT now() - interval '730 days' + g * interval '630 seconds' AS start,
+                         (g / 2000) % 10 || '.' || (g / 40) % 50 || '.' || g % 40
+                             || CASE WHEN g % 9 = 0 THEN '-rc' || (g % 3 + 1) ELSE '' END AS version) v
+    RETURNING id, title, version, artifact_version, commit_sha, environment, window_start, phase
+)
+INSERT INTO archive_entries (release_id, outcome, title, version, commit_sha, environment, window_start, ended_at,
+                             staging_started_at, restore_seconds, people, search)
+SELECT e.id, e.phase, e.title, e.version, e.commit_sha, e.environment, e.window_start,
+       e.window_start + interval '90 minutes',
+       CASE WHEN e.phase <> 'no_go' THEN e.window_start - interval '12 hours' - (e.id % 48) * interval '1 hour' END,
+       CASE WHEN e.phase = 'rolled_back' THEN 120 + (e.id * 37) % 3600 END,
+       ARRAY[(ARRAY['captain@bench.example', 'anna@bench.example', 'ben@bench.example'])[1 + e.id % 3],
+             (ARRAY['owner@bench.example', 'olga@bench.example'])[1 + e.id % 2],
+             (ARRAY['sam@bench.example', 'tina@bench.example', 'uwe@bench.example', 'vera@bench.example'])[1 + e.id % 4]],
+       to_tsvector('simple', e.title || ' ' || e.version || ' ' || coalesce(e.artifact_version, '') || ' '
+           || coalesce(e.commit_sha, '') || ' ' || n.notes || ' ' || n.issues)
+FROM ended e,
+     LATERAL (SELECT (ARRAY['Smoke tests green', 'Dashboards checked', 'Canary held for 30 minutes',
+                            'Blue/green switch clean', 'Latency back to normal', 'Error budget untouched',
+                            'Feature flag enabled', 'Database migration ran', 'Cache warmed',
+                            'Rollback plan reviewed'])[1 + e.id % 10]
+                     || ' ' || (ARRAY['checkout', 'payments', 'search', 'login', 'push', 'billing', 'profile',
+                                      'reports', 'inventory', 'shipping', 'webhooks', 'exports', 'imports',
+                                      'sessions', 'tokens'])[1 + e.id / 10 % 15] || ' service'
+                     || CASE WHEN e.id * 7 % 4999 = 3 THEN ' kerberos keytab rotated' ELSE '' END AS notes,
+                     CASE WHEN e.id % 5 = 0 THEN 'PAY-' || e.id % 997 || ' Duplicate charge on retry'
+                          WHEN e.id % 7 = 0 THEN 'BUG-' || e.id % 503 || ' Slow login on Android'
+                          ELSE '' END AS issues) n;
+
+-- Merges the search index's pending list (fast inserts go there first), as autovacuum would
+-- soon after a bulk load; searches would otherwise scan it linearly.
+VACUUM archive_entries;
 
 ANALYZE;

@@ -42,6 +42,6 @@ done
 $up || { echo "end2end: no free port for the server:" >&2; cat "$log" >&2; exit 1; }
 cd "$here"
 status=0
-E2E_BASE_URL="http://127.0.0.1:$port" npx playwright test || status=$?
+SHIPGATE_BIN="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")" E2E_BASE_URL="http://127.0.0.1:$port" npx playwright test || status=$?
 if [[ $status != 0 ]]; then echo "end2end: server log in $log" >&2; tail -n 40 "$log" >&2; fi
 exit $status

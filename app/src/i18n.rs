@@ -57,7 +57,7 @@ impl Lang {
             .unwrap_or_default()
     }
 
-    pub fn pick(self, en: &'static str, de: &'static str) -> &'static str {
+    pub fn pick<'a>(self, en: &'a str, de: &'a str) -> &'a str {
         match self {
             Lang::En => en,
             Lang::De => de,

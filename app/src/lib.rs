@@ -3,8 +3,10 @@
 //! server, the services they call.
 
 pub mod actions;
+pub mod archive_actions;
 pub mod domain;
 pub mod evidence_actions;
+pub mod golive_actions;
 pub mod i18n;
 pub mod monitoring_actions;
 pub mod release_actions;

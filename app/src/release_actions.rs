@@ -34,6 +34,8 @@ pub struct ReleaseDetails {
     pub evidence: Vec<crate::domain::evidence::Evidence>,
     /// Going live while the target environment has an open P1.
     pub rollback_suggested: bool,
+    /// The go-live as recorded and what comes next; from the go-live on.
+    pub going_live: Option<crate::domain::golive::GoLiveOverview>,
 }
 
 #[cfg(feature = "ssr")]
@@ -142,7 +144,16 @@ pub async fn load_release_details(id: i64) -> Result<ReleaseDetails, ServerFnErr
         .await
         .map_err(ssr::fail)?;
     let (snap, hash) = (&view.snapshot, view.content_hash.as_str());
+    let going_live = match snap.release.phase {
+        Phase::GoLive | Phase::Done | Phase::RolledBack => Some(
+            crate::services::golive::overview(&state.pool, &state.status, id, now)
+                .await
+                .map_err(ssr::fail)?,
+        ),
+        _ => None,
+    };
     Ok(ReleaseDetails {
+        going_live,
         deadline: next_deadline(snap.release.phase, snap.release.window_start, now),
         sign_offs: snap.sign_off_views_for(hash),
         staging: snap.staging_gate(),
@@ -384,6 +395,7 @@ pub async fn update_release(
     commit_sha: String,
     changelog: String,
     rollback_plan: String,
+    canary_hold_minutes: Option<String>,
 ) -> Result<(), ServerFnError> {
     use crate::domain::time::parse_berlin_local;
     use crate::services::releases::{self, ReleaseInput};
@@ -422,6 +434,16 @@ pub async fn update_release(
             artifact_version: Some(artifact_version),
             commit_sha: Some(commit_sha),
             links: Some(links),
+            canary_hold_minutes: match canary_hold_minutes.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(v) => Some(v.parse().map_err(|_| {
+                    ssr::fail(ServiceError::invalid(
+                        "canary_hold_minutes",
+                        "The hold time is 0 to 1440 minutes.",
+                        "Die Haltezeit beträgt 0 bis 1440 Minuten.",
+                    ))
+                })?),
+            },
             ..Default::default()
         },
     )

@@ -50,6 +50,19 @@ pub enum Command {
         #[command(subcommand)]
         command: EvidenceCommand,
     },
+    /// Check sealed release dossiers.
+    Dossier {
+        #[command(subcommand)]
+        command: DossierCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DossierCommand {
+    /// Check an exported dossier (JSON): its content against its sha256, its bytes against
+    /// the export, and, with DATABASE_URL set, against the dossier sealed in the database
+    /// (naming every changed field). Exit 0 when unchanged, 1 when anything changed.
+    Verify { file: std::path::PathBuf },
 }
 
 #[derive(Subcommand, Debug)]
@@ -127,9 +140,15 @@ async fn run_inner(cli: Cli) -> anyhow::Result<()> {
     }
     let log = env().log()?;
     telemetry::init(&log);
+    if let Command::Dossier {
+        command: DossierCommand::Verify { file },
+    } = &command
+    {
+        return verify_dossier(file).await;
+    }
     let database_url = env().database_url()?;
     match command {
-        Command::Serve => unreachable!("handled above"),
+        Command::Serve | Command::Dossier { .. } => unreachable!("handled above"),
         Command::Migrate {
             direction: Migrate::Up,
         } => {
@@ -144,6 +163,14 @@ async fn run_inner(cli: Cli) -> anyhow::Result<()> {
             }
             let pool = connect(&database_url).await?;
             MIGRATOR.run(&pool).await.context("migration failed")?;
+            let sealed = app::services::dossier::seal_unsealed(&pool)
+                .await
+                .map_err(|e| anyhow::anyhow!("sealing ended releases: {e}"))?;
+            if sealed > 0 {
+                eprintln!(
+                    "sealed the dossiers of {sealed} releases that ended before dossiers existed"
+                );
+            }
             eprintln!("database is up to date");
         }
         Command::Migrate {
@@ -321,4 +348,52 @@ fn read_password() -> anyhow::Result<String> {
         anyhow::bail!("no password on standard input");
     }
     Ok(password)
+}
+
+/// `shipgate dossier verify FILE`: any changed byte fails.
+async fn verify_dossier(file: &std::path::Path) -> anyhow::Result<()> {
+    use app::domain::dossier::{differences, verify_export, VerifyProblem};
+    use app::services::dossier::sha256_hex;
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let (id, sha) = match verify_export(&bytes, sha256_hex) {
+        Ok(ok) => ok,
+        Err(problem) => {
+            let why = match problem {
+                VerifyProblem::NotJson(e) => format!("not valid JSON ({e})"),
+                VerifyProblem::NotADossier(e) => format!("not a Shipgate dossier ({e})"),
+                VerifyProblem::HashMismatch { recorded, computed } => format!(
+                    "the content was changed: it hashes to {computed}, the seal says {recorded}"
+                ),
+                VerifyProblem::Reformatted => {
+                    "the content matches its seal, but the file was changed (bytes differ from the export)".into()
+                }
+            };
+            anyhow::bail!("CHANGED: {}: {why}", file.display());
+        }
+    };
+    // With a database at hand, the file must also be the dossier that was sealed there: a
+    // changed file whose hash was recomputed shows here, field by field.
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        let pool = connect(&url).await?;
+        match app::services::dossier::stored(&pool, id)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+        {
+            None => {
+                anyhow::bail!("CHANGED: no dossier is sealed for release {id} in this database")
+            }
+            Some((stored, stored_sha)) if stored_sha != sha => {
+                let file_doc: serde_json::Value =
+                    serde_json::from_slice::<serde_json::Value>(&bytes)?["dossier"].clone();
+                let fields = differences(&stored, &file_doc);
+                anyhow::bail!(
+                    "CHANGED: release {id} was sealed as {stored_sha}; the file differs at: {}",
+                    fields.join(", ")
+                );
+            }
+            Some(_) => {}
+        }
+    }
+    println!("OK: release {id} dossier unchanged (sha256 {sha})");
+    Ok(())
 }

@@ -179,8 +179,25 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<()> {
                     None,
                 )
                 .await?;
-                if matches!(target, Phase::Done | Phase::RolledBack) {
-                    // Go-live steps arrive with a later issue; the demo records the outcome.
+                if target == Phase::RolledBack {
+                    let blockers = app::services::golive::rollback(
+                        pool,
+                        &captain,
+                        r.id,
+                        app::services::golive::RollbackInput {
+                            reason: "5xx rate above 2 % after the switch to Green".into(),
+                            status_page_updated: true,
+                            team_alerted: true,
+                        },
+                    )
+                    .await
+                    .map_err(err)?;
+                    if !blockers.is_empty() {
+                        bail!("demo release {title} could not roll back: {blockers:?}");
+                    }
+                } else if target == Phase::Done {
+                    // The demo records the outcome; its window lies in the past, so the
+                    // guided steps (and their hold) are not replayed.
                     let mut tx = pool.begin().await?;
                     let current = releases::lock(&mut tx, r.id, None).await.map_err(err)?;
                     releases::set_phase(&mut tx, &captain, &current, target)

@@ -4,84 +4,11 @@
 mod common;
 
 use chrono::{Duration, Utc};
+use common::team::*;
 use common::*;
-use reqwest::{Method, RequestBuilder, Response};
+use reqwest::Method;
 use serde_json::{json, Value};
 use sqlx::PgPool;
-
-const PW: &str = "correct horse battery";
-
-struct Team {
-    app: TestApp,
-    admin: String,
-    captain: String,
-    owner: String,
-    engineer: String,
-    viewer: String,
-    captain_token: String,
-}
-
-async fn team(pool: PgPool) -> Team {
-    let app = spawn_app(pool).await;
-    app.add_user("admin@example.org", PW, &["admin"]).await;
-    app.add_user("rc@example.org", PW, &["release_captain"])
-        .await;
-    app.add_user("po@example.org", PW, &["product_owner"]).await;
-    app.add_user("eng@example.org", PW, &["engineer"]).await;
-    app.add_user("viewer@example.org", PW, &["viewer"]).await;
-    Team {
-        admin: app.session("admin@example.org", PW).await,
-        captain: app.session("rc@example.org", PW).await,
-        owner: app.session("po@example.org", PW).await,
-        engineer: app.session("eng@example.org", PW).await,
-        viewer: app.session("viewer@example.org", PW).await,
-        captain_token: app.issue_token("rc@example.org").await,
-        app,
-    }
-}
-
-impl Team {
-    fn req(&self, method: Method, path: &str, cookie: Option<&str>) -> RequestBuilder {
-        let mut r = client().request(method, self.app.url(path));
-        if let Some(c) = cookie {
-            r = r.header("cookie", c);
-        }
-        r
-    }
-
-    async fn send(&self, method: Method, path: &str, cookie: &str, body: Value) -> Response {
-        let r = self.req(method.clone(), path, Some(cookie));
-        let r = if method == Method::GET {
-            r
-        } else {
-            r.json(&body)
-        };
-        r.send().await.unwrap()
-    }
-
-    async fn create(&self) -> Value {
-        let start = Utc::now() + Duration::hours(30);
-        let resp = client()
-            .post(self.app.url("/api/v1/releases"))
-            .bearer_auth(&self.captain_token)
-            .json(&json!({
-                "title": "Spring release",
-                "version": "2.4.0",
-                "environment": "prod",
-                "window_start": start,
-                "window_end": start + Duration::hours(2),
-                "strategy": "canary",
-                "release_captain": "rc@example.org",
-                "product_owner": "po@example.org",
-                "links": { "rollback_plan": "https://wiki.example/rollback", "down_migration": "https://git.example/down" }
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 201);
-        resp.json().await.unwrap()
-    }
-}
 
 #[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
 async fn a_release_follows_the_contract(pool: PgPool) {
@@ -229,172 +156,6 @@ async fn a_stale_edit_gets_409_never_a_silent_overwrite(pool: PgPool) {
         .unwrap();
     assert_eq!(now["title"], "Mine");
     assert_eq!(now["revision"].as_i64().unwrap(), rev + 1);
-}
-
-async fn settle_staging(t: &Team, id: i64) {
-    // CI reports the staging deployment: that fills the deployment item.
-    let resp = client()
-        .post(t.app.url(&format!("/api/v1/releases/{id}/deployments")))
-        .bearer_auth(&t.captain_token)
-        .json(&json!({ "environment": "staging", "artifact_version": "2.4.0-rc1", "commit_sha": "abc1234", "ci_run_url": "https://ci.example/run/1" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
-    let filled: Value = resp.json().await.unwrap();
-    assert_eq!(filled["checklist_item"]["state"], "passed");
-    assert_eq!(filled["checklist_item"]["note"], "2.4.0-rc1 @ abc1234");
-
-    let items: Vec<Value> = t
-        .send(
-            Method::GET,
-            &format!("/api/v1/releases/{id}/checklist"),
-            &t.engineer,
-            json!(null),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    for item in items
-        .iter()
-        .filter(|i| i["kind"] == "staging_gate" && i["state"] != "passed")
-    {
-        let key = item["key"].as_str().unwrap();
-        let path = format!("/api/v1/releases/{id}/checklist/{key}");
-        if item["evidence_required"] == true {
-            let no_proof = t
-                .send(
-                    Method::PATCH,
-                    &path,
-                    &t.engineer,
-                    json!({ "state": "passed" }),
-                )
-                .await;
-            assert_eq!(no_proof.status(), 422, "{key} cannot pass without evidence");
-        }
-        let resp = t
-            .send(
-                Method::PATCH,
-                &path,
-                &t.engineer,
-                json!({ "state": "passed", "link": format!("https://logs.example/{key}") }),
-            )
-            .await;
-        assert_eq!(resp.status(), 200, "{key}");
-    }
-}
-
-async fn to_go_no_go(t: &Team) -> i64 {
-    let r = t.create().await;
-    let id = r["id"].as_i64().unwrap();
-    let phase = format!("/api/v1/releases/{id}/phase");
-    assert_eq!(
-        t.send(
-            Method::POST,
-            &phase,
-            &t.captain,
-            json!({ "to": "staging_gate" })
-        )
-        .await
-        .status(),
-        200
-    );
-
-    let gate = format!("/api/v1/releases/{id}/gates/staging");
-    let closed = t.send(Method::GET, &gate, &t.viewer, json!(null)).await;
-    assert_eq!(closed.status(), 409);
-    let body: Value = closed.json().await.unwrap();
-    assert_eq!(body["passed"], false);
-    assert!(!body["blockers"].as_array().unwrap().is_empty());
-
-    settle_staging(t, id).await;
-    // An open P1 holds the gate until it is resolved or explicitly accepted.
-    let issue: Value = t
-        .send(
-            Method::POST,
-            &format!("/api/v1/releases/{id}/known-issues"),
-            &t.engineer,
-            json!({ "key": "BUG-7", "severity": "p1", "title": "Push fails on Android 12" }),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let blocked: Value = t
-        .send(Method::GET, &gate, &t.viewer, json!(null))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(blocked["blockers"][0]["kind"], "known_issue_open");
-    let accept = format!("/api/v1/releases/{id}/known-issues/{}/accept", issue["id"]);
-    assert_eq!(
-        t.send(
-            Method::POST,
-            &accept,
-            &t.engineer,
-            json!({ "reason": "fine" })
-        )
-        .await
-        .status(),
-        403
-    );
-    assert_eq!(
-        t.send(
-            Method::POST,
-            &accept,
-            &t.captain,
-            json!({ "reason": "only affects beta users" })
-        )
-        .await
-        .status(),
-        200
-    );
-    let open = t.send(Method::GET, &gate, &t.viewer, json!(null)).await;
-    assert_eq!(open.status(), 200);
-    assert_eq!(open.json::<Value>().await.unwrap()["passed"], true);
-
-    assert_eq!(
-        t.send(
-            Method::POST,
-            &phase,
-            &t.captain,
-            json!({ "to": "go_no_go" })
-        )
-        .await
-        .status(),
-        200
-    );
-    id
-}
-
-async fn set_preconditions(t: &Team, id: i64) {
-    let path = format!("/api/v1/releases/{id}");
-    let r: Value = t
-        .send(Method::GET, &path, &t.captain, json!(null))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let resp = t
-        .send(
-            Method::PATCH,
-            &path,
-            &t.captain,
-            json!({
-                "revision": r["revision"],
-                "last_backup_at": Utc::now() - Duration::hours(3),
-                "last_restore_test_at": Utc::now() - Duration::days(10),
-                "on_call": "Oskar (+49 170 000000)"
-            }),
-        )
-        .await;
-    assert_eq!(resp.status(), 200);
-}
-
-fn sign_body(role: &str, decision: &str) -> Value {
-    json!({ "role": role, "decision": decision, "comment": if decision == "no_go" { "restore test failed" } else { "" } })
 }
 
 #[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
@@ -965,6 +726,37 @@ async fn route_by_role_matrix(pool: PgPool) {
             r("/checklist/staging_health/probe-snapshot"),
             json!(null),
             "acoe",
+        ),
+        (Method::GET, r("/go-live"), json!(null), "acoev"),
+        (Method::POST, r("/go-live/start"), json!({}), "ac"),
+        (
+            Method::POST,
+            r("/go-live/steps"),
+            json!({ "step": "pre_checks" }),
+            "ac",
+        ),
+        (Method::POST, r("/go-live/complete"), json!(null), "ac"),
+        (Method::POST, r("/rollback"), json!({ "reason": "m" }), "co"),
+        (Method::GET, r("/dossier"), json!(null), "acoev"),
+        (Method::GET, "/api/v1/freezes".into(), json!(null), "acoev"),
+        (
+            Method::POST,
+            "/api/v1/freezes".into(),
+            json!({ "environment": "prod", "starts_at": start, "ends_at": start + Duration::hours(1), "reason": "m" }),
+            "a",
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/freezes/999999".into(),
+            json!(null),
+            "a",
+        ),
+        (Method::GET, "/api/v1/archive".into(), json!(null), "acoev"),
+        (
+            Method::GET,
+            "/api/v1/metrics/delivery".into(),
+            json!(null),
+            "acoev",
         ),
     ];
     let people = [

@@ -2,8 +2,12 @@
 //! No I/O and no clock reads here; callers pass `now` in.
 
 pub mod account;
+pub mod archive_model;
+pub mod dossier;
 pub mod evidence;
+pub mod golive;
 pub mod logs;
+pub mod metrics_chart;
 pub mod monitoring;
 pub mod monitoring_model;
 pub mod release;

@@ -264,6 +264,42 @@ pub enum Blocker {
     NoGo {
         role: String,
     },
+    // Go-live and rollback.
+    /// Now is outside the planned window; the release captain may override with a reason.
+    OutsideWindow {
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    },
+    Frozen {
+        environment: String,
+        reason: String,
+        until: DateTime<Utc>,
+    },
+    GoLiveStarted,
+    GoLiveNotStarted,
+    /// Steps are recorded in the plan's order; `expected` names the next one.
+    StepOutOfOrder {
+        expected: Option<String>,
+    },
+    TargetNotHealthy {
+        environment: String,
+        state: String,
+    },
+    TargetOpenP1 {
+        environment: String,
+    },
+    /// The target is not probed: say what was checked by hand.
+    NoteRequired {
+        environment: String,
+    },
+    HoldRunning {
+        until: DateTime<Utc>,
+    },
+    PostReleaseOpen {
+        key: String,
+        text: String,
+    },
+    ReasonRequired,
 }
 
 /// The staging gate (T-12h): every staging-gate item settled, and every open P1/P2 either

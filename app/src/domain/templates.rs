@@ -11,13 +11,17 @@ pub enum ChecklistKind {
     ReleaseChecklist,
     StagingGate,
     GoLive,
+    /// The documentation filed after go-live (section 4, "Dokumentation"); completing the
+    /// go-live waits for it.
+    PostRelease,
 }
 
 impl ChecklistKind {
-    pub const ALL: [ChecklistKind; 3] = [
+    pub const ALL: [ChecklistKind; 4] = [
         ChecklistKind::ReleaseChecklist,
         ChecklistKind::StagingGate,
         ChecklistKind::GoLive,
+        ChecklistKind::PostRelease,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -25,6 +29,7 @@ impl ChecklistKind {
             ChecklistKind::ReleaseChecklist => "release_checklist",
             ChecklistKind::StagingGate => "staging_gate",
             ChecklistKind::GoLive => "go_live",
+            ChecklistKind::PostRelease => "post_release",
         }
     }
 
@@ -33,6 +38,7 @@ impl ChecklistKind {
             "release_checklist" => Some(ChecklistKind::ReleaseChecklist),
             "staging_gate" => Some(ChecklistKind::StagingGate),
             "go_live" => Some(ChecklistKind::GoLive),
+            "post_release" => Some(ChecklistKind::PostRelease),
             _ => None,
         }
     }
@@ -42,6 +48,7 @@ impl ChecklistKind {
             ChecklistKind::ReleaseChecklist => "Release-Checklist",
             ChecklistKind::StagingGate => STAGING_GATE_DE,
             ChecklistKind::GoLive => GO_LIVE_DE,
+            ChecklistKind::PostRelease => POST_RELEASE_DE,
         }
     }
 
@@ -50,6 +57,7 @@ impl ChecklistKind {
             ChecklistKind::ReleaseChecklist => "Release checklist",
             ChecklistKind::StagingGate => STAGING_GATE_EN,
             ChecklistKind::GoLive => GO_LIVE_EN,
+            ChecklistKind::PostRelease => POST_RELEASE_EN,
         }
     }
 }
@@ -74,6 +82,7 @@ pub fn default_items(kind: ChecklistKind) -> &'static [DefaultItem] {
         ChecklistKind::ReleaseChecklist => &RELEASE_CHECKLIST,
         ChecklistKind::StagingGate => &STAGING_GATE,
         ChecklistKind::GoLive => &GO_LIVE,
+        ChecklistKind::PostRelease => &POST_RELEASE,
     }
 }
 
@@ -89,6 +98,8 @@ const STAGING_GATE_DE: &str = "Staging-Gate-Protokoll (T-12h)";
 const STAGING_GATE_EN: &str = "Staging gate protocol (T-12h)";
 const GO_LIVE_DE: &str = "Go-Live-Entscheid (T-1h)";
 const GO_LIVE_EN: &str = "Go-live decision (T-1h)";
+const POST_RELEASE_DE: &str = "Dokumentation nach dem Release";
+const POST_RELEASE_EN: &str = "Post-release documentation";
 
 const RELEASE_CHECKLIST: [DefaultItem; 18] = [
     // Smoke-Tests (App/UI)
@@ -332,6 +343,26 @@ const GO_LIVE: [DefaultItem; 3] = [
         text_de: "On-Call/PagerDuty aktiv; Eskalationskette klar (siehe Runbook).",
         text_en: "On-call/PagerDuty active; escalation chain clear (see runbook).",
         evidence_required: false,
+    },
+];
+
+// Also in migration 0005, for instances seeded before this checklist existed.
+const POST_RELEASE: [DefaultItem; 2] = [
+    DefaultItem {
+        key: "post_dashboards",
+        section_de: "Dokumentation",
+        section_en: "Documentation",
+        text_de: "Dashboard-Screenshots nach dem Release im Release-Ordner abgelegt.",
+        text_en: "Dashboard screenshots after the release filed in the release folder.",
+        evidence_required: true,
+    },
+    DefaultItem {
+        key: "post_alert_logs",
+        section_de: "Dokumentation",
+        section_en: "Documentation",
+        text_de: "Alert-Logs des Release-Zeitraums abgelegt.",
+        text_en: "Alert logs of the release period filed.",
+        evidence_required: true,
     },
 ];
 

@@ -230,6 +230,24 @@ pub async fn queue_deliveries(
     Ok(())
 }
 
+/// Queues an event about a release (a rollback) for every enabled webhook, in the
+/// caller's transaction.
+pub async fn queue_release_event(
+    conn: &mut PgConnection,
+    event: &str,
+    payload: &Value,
+) -> Result<(), ServiceError> {
+    sqlx::query!(
+        "INSERT INTO webhook_deliveries (webhook_id, event, payload)
+         SELECT id, $1, $2 FROM webhooks WHERE enabled",
+        event,
+        payload
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// A delivery to make now.
 #[derive(Clone, Debug)]
 pub struct DueDelivery {
@@ -244,6 +262,17 @@ pub struct DueDelivery {
 pub fn body_for(format: &str, payload: &Value) -> Value {
     if format != "slack" {
         return payload.clone();
+    }
+    if let Some(r) = payload.get("release") {
+        return json!({
+            "text": format!(
+                "↩️ rolled back: {} {} ({}) — {}",
+                r["title"].as_str().unwrap_or(""),
+                r["version"].as_str().unwrap_or(""),
+                r["environment"].as_str().unwrap_or(""),
+                payload["reason"].as_str().unwrap_or("")
+            )
+        });
     }
     let a = &payload["alert"];
     let icon = if payload["event"] == "alert.resolved" {

@@ -22,7 +22,7 @@ pub struct Entry<'a> {
     pub new: Option<Value>,
 }
 
-fn actor_label(actor: &Actor) -> (Option<i64>, String) {
+pub fn actor_label(actor: &Actor) -> (Option<i64>, String) {
     match actor {
         Actor::Cli => (None, "cli".to_string()),
         Actor::Probes => (None, "shipgate probes".to_string()),
@@ -59,6 +59,21 @@ fn canonical(
 
 fn sha256_hex(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// The chain's newest hash, with the chain locked for the rest of the transaction so that
+/// nothing is appended behind the caller's back.
+pub async fn head(conn: &mut PgConnection) -> Result<String, ServiceError> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(CHAIN_LOCK)
+        .execute(&mut *conn)
+        .await?;
+    Ok(
+        sqlx::query_scalar!("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await?
+            .unwrap_or_else(|| GENESIS.to_string()),
+    )
 }
 
 /// Appends one row. Call it inside the transaction that makes the change.

@@ -251,6 +251,19 @@ fn audited(spec: &EnvironmentSpec) -> Value {
     v
 }
 
+/// The registered environment of that name (names are matched without case), if any.
+pub async fn id_by_name<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    name: &str,
+) -> Result<Option<i64>, ServiceError> {
+    Ok(sqlx::query_scalar!(
+        "SELECT id FROM environments WHERE lower(name) = lower($1)",
+        name.trim()
+    )
+    .fetch_optional(db)
+    .await?)
+}
+
 pub async fn notify(conn: &mut PgConnection, what: &str) -> Result<(), ServiceError> {
     sqlx::query("SELECT pg_notify($1, $2)")
         .bind(STATUS_CHANNEL)

@@ -3,13 +3,18 @@
 
 pub mod accounts;
 pub mod alerts;
+pub mod archive;
 pub mod audit;
 pub mod auth_cache;
 pub mod checklists;
+pub mod dossier;
 pub mod environments;
 pub mod error;
 pub mod evidence;
+pub mod freezes;
+pub mod golive;
 pub mod logs;
+pub mod metrics;
 pub mod page_cache;
 pub mod passwords;
 pub mod probe_evidence;

@@ -45,13 +45,9 @@ pub async fn check_item(
     let target = evidence::check_target(pool, actor, release_id, None, Some(item_key)).await?;
     let release = releases::get(pool, release_id).await?;
     let env_name = release.staging_environment.trim().to_string();
-    let env_id = sqlx::query_scalar!(
-        "SELECT id FROM environments WHERE lower(name) = lower($1)",
-        env_name
-    )
-    .fetch_optional(pool)
-    .await?
-    .ok_or(ServiceError::invalid(
+    let env_id = super::environments::id_by_name(pool, &env_name)
+        .await?
+        .ok_or(ServiceError::invalid(
         "environment",
         "The release's staging environment is not registered under Environments, so there are no probe results for it.",
         "Die Staging-Umgebung des Releases ist unter Umgebungen nicht eingetragen; es gibt keine Check-Ergebnisse dafür.",

@@ -594,7 +594,7 @@ pub async fn checklist(
                 (SELECT count(*) FROM evidence e WHERE e.release_id = c.release_id
                  AND e.item_key = c.key AND e.retracted_at IS NULL) AS "attachments!"
          FROM checklist_items c WHERE c.release_id = $1
-         ORDER BY CASE c.kind WHEN 'release_checklist' THEN 0 WHEN 'staging_gate' THEN 1 ELSE 2 END, c.position"#,
+         ORDER BY CASE c.kind WHEN 'release_checklist' THEN 0 WHEN 'staging_gate' THEN 1 WHEN 'go_live' THEN 2 ELSE 3 END, c.position"#,
         release_id
     )
     .fetch_all(&mut *conn)
@@ -681,10 +681,17 @@ pub fn content_hash(
             m.remove(k);
         }
     }
+    // The post-release documentation comes after the decision: it is not what was signed.
+    let documentation: Vec<&str> = items
+        .iter()
+        .filter(|i| i.kind == ChecklistKind::PostRelease)
+        .map(|i| i.key.as_str())
+        .collect();
     let signed = Signed {
         release: rel,
         checklist: items
             .iter()
+            .filter(|i| i.kind != ChecklistKind::PostRelease)
             .map(|i| {
                 (
                     i.key.as_str(),
@@ -710,6 +717,13 @@ pub fn content_hash(
         evidence: evidence
             .iter()
             .filter(|e| !e.is_retracted())
+            .filter(|e| {
+                e.attached_to != crate::domain::evidence::AttachedTo::PostRelease
+                    && !e
+                        .item_key
+                        .as_deref()
+                        .is_some_and(|k| documentation.contains(&k))
+            })
             .map(|e| (e.id, e.sha256.as_str()))
             .collect(),
     };
@@ -917,7 +931,12 @@ pub async fn set_phase(
             new: Some(json!({ "phase": to })),
         },
     )
-    .await
+    .await?;
+    // An ended release is sealed in the same transaction: its dossier is what it ended as.
+    if to.is_final() {
+        super::dossier::seal(conn, actor, before.id).await?;
+    }
+    Ok(())
 }
 
 /// Checks that a title/key is free; used by known issues.

@@ -47,7 +47,7 @@ pub async fn list(pool: &PgPool) -> Result<Vec<TemplateItem>, ServiceError> {
     let rows = sqlx::query!(
         "SELECT id, kind, position, key, section_de, section_en, text_de, text_en, evidence_required
          FROM checklist_template_items
-         ORDER BY CASE kind WHEN 'release_checklist' THEN 0 WHEN 'staging_gate' THEN 1 ELSE 2 END, position, id"
+         ORDER BY CASE kind WHEN 'release_checklist' THEN 0 WHEN 'staging_gate' THEN 1 WHEN 'go_live' THEN 2 ELSE 3 END, position, id"
     )
     .fetch_all(&mut *conn)
     .await?;

@@ -114,7 +114,85 @@ pub fn EnvironmentsPage() -> impl IntoView {
                 settings.await.ok().map(|s| view! { <Thresholds s lang is_admin save/> })
             })}
         </Transition>
+        <Freezes lang is_admin/>
         {is_admin.then(|| view! { <Webhooks lang/> })}
+    }
+}
+
+/// Freeze windows: everyone sees them, admins add and remove them.
+#[component]
+fn Freezes(lang: Lang, is_admin: bool) -> impl IntoView {
+    use crate::domain::time::berlin_display;
+    use crate::golive_actions::{list_freezes, AddFreeze, RemoveFreeze};
+    let add = ServerAction::<AddFreeze>::new();
+    let remove = ServerAction::<RemoveFreeze>::new();
+    let list = Resource::new(
+        move || (add.version().get(), remove.version().get()),
+        |_| list_freezes(),
+    );
+    let failure = move || {
+        [
+            add.value().get().and_then(|r| r.err()),
+            remove.value().get().and_then(|r| r.err()),
+        ]
+        .into_iter()
+        .flatten()
+        .next()
+        .map(|e| view! { <p class="alert error" role="alert">{error_text(&e)}</p> })
+    };
+    view! {
+        <section class="card" data-testid="freeze-windows">
+            <h2>{lang.pick("Freeze windows", "Freeze-Fenster")}</h2>
+            <p class="muted">{lang.pick(
+                "No go-live into an environment while a freeze holds; the reason is shown to the release captain.",
+                "Während eines Freezes kein Go-Live in die Umgebung; der Grund wird dem Release Captain angezeigt."
+            )}</p>
+            {failure}
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match list.await {
+                        Err(e) => view! { <p class="alert error">{error_text(&e)}</p> }.into_any(),
+                        Ok(v) if v.is_empty() => view! { <p class="muted">{lang.pick("No freeze planned.", "Kein Freeze geplant.")}</p> }.into_any(),
+                        Ok(v) => view! {
+                            <table class="list">
+                                <thead><tr>
+                                    <th>{lang.pick("Environment", "Umgebung")}</th>
+                                    <th>{lang.pick("From", "Von")}</th>
+                                    <th>{lang.pick("To", "Bis")}</th>
+                                    <th>{lang.pick("Reason", "Grund")}</th>
+                                    <th></th>
+                                </tr></thead>
+                                <tbody>
+                                    {v.into_iter().map(|f| view! {
+                                        <tr data-freeze=f.id>
+                                            <td>{f.environment.clone()}</td>
+                                            <td>{berlin_display(&f.starts_at)}</td>
+                                            <td>{berlin_display(&f.ends_at)}</td>
+                                            <td>{f.reason.clone()}</td>
+                                            <td>{is_admin.then(|| view! {
+                                                <ActionForm action=remove attr:class="inline">
+                                                    <input type="hidden" name="id" value=f.id/>
+                                                    <button type="submit" class="danger">{lang.pick("Remove", "Entfernen")}</button>
+                                                </ActionForm>
+                                            })}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+            {is_admin.then(|| view! {
+                <ActionForm action=add attr:class="row" attr:id="add-freeze">
+                    <label>{lang.pick("Environment", "Umgebung")}<input type="text" name="environment" required/></label>
+                    <label>{lang.pick("From (Europe/Berlin)", "Von (Europe/Berlin)")}<input type="datetime-local" name="starts_at" required/></label>
+                    <label>{lang.pick("To (Europe/Berlin)", "Bis (Europe/Berlin)")}<input type="datetime-local" name="ends_at" required/></label>
+                    <label>{lang.pick("Reason", "Grund")}<input type="text" name="reason" required/></label>
+                    <button type="submit">{lang.pick("Add freeze", "Freeze eintragen")}</button>
+                </ActionForm>
+            })}
+        </section>
     }
 }
 

@@ -17,6 +17,7 @@ pub fn Shell(children: Children) -> impl IntoView {
                 <A href="/releases">{lang.pick("Releases", "Releases")}</A>
                 <A href="/status">{lang.pick("Status", "Status")}</A>
                 <A href="/archive">{lang.pick("Archive", "Archiv")}</A>
+                <A href="/delivery">{lang.pick("Delivery", "Lieferung")}</A>
                 <A href="/environments">{lang.pick("Environments", "Umgebungen")}</A>
                 {admin.then(|| view! { <A href="/admin">{lang.pick("Admin", "Admin")}</A> })}
             </nav>

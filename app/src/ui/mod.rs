@@ -2,14 +2,16 @@
 
 mod account;
 mod admin;
+mod archive;
 mod auth_pages;
+mod dossier_page;
 mod environments;
 mod evidence;
+mod golive;
 mod layout;
 mod log_viewer;
-mod placeholders;
 mod release_page;
-mod releases;
+pub(crate) mod releases;
 mod status;
 mod templates;
 
@@ -111,10 +113,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/releases") view=releases::ReleasesPage ssr=SsrMode::Async/>
                     <Route path=path!("/releases/new") view=releases::NewReleasePage/>
                     <Route path=path!("/releases/:id") view=release_page::ReleasePage ssr=SsrMode::Async/>
+                    <Route path=path!("/releases/:id/dossier") view=dossier_page::DossierPage ssr=SsrMode::Async/>
                     <Route path=path!("/releases/:id/evidence/:evidence") view=log_viewer::LogViewerPage ssr=SsrMode::Async/>
                     <Route path=path!("/status") view=status::StatusPage ssr=SsrMode::Async/>
                     <Route path=path!("/status/public") view=status::PublicStatusPage ssr=SsrMode::Async/>
-                    <Route path=path!("/archive") view=placeholders::ArchivePage/>
+                    <Route path=path!("/archive") view=archive::ArchivePage ssr=SsrMode::Async/>
+                    <Route path=path!("/delivery") view=archive::DeliveryPage ssr=SsrMode::Async/>
                     <Route path=path!("/environments") view=environments::EnvironmentsPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=admin::AdminUsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/templates") view=templates::TemplatesPage ssr=SsrMode::Async/>

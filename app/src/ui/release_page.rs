@@ -4,6 +4,7 @@
 use super::evidence::{
     retract_failure, section_title, EvidenceBlock, EvidenceCtx, Lightbox, RetractedList,
 };
+use super::golive::{GoLiveActions, GoLivePanel, RollbackPanel};
 use super::releases::{blocker_text, phase_label, DeadlineNote};
 use super::{short_time, use_lang, use_user};
 use crate::actions::error_text;
@@ -51,6 +52,7 @@ struct Actions {
     pre: ServerAction<SetPreconditions>,
     edit: ServerAction<UpdateRelease>,
     probe: ServerAction<CheckItemFromProbes>,
+    golive: GoLiveActions,
 }
 
 #[component]
@@ -67,24 +69,24 @@ pub fn ReleasePage() -> impl IntoView {
         pre: ServerAction::new(),
         edit: ServerAction::new(),
         probe: ServerAction::new(),
+        golive: GoLiveActions::new(),
     };
     let ev = EvidenceCtx::new();
     provide_context(ev);
     let page = Resource::new(
         move || {
-            (
-                id(),
-                ev.landed.get(),
-                ev.retract.version().get(),
-                acts.set_item.version().get(),
-                acts.add_issue.version().get(),
-                acts.settle.version().get(),
-                acts.phase.version().get(),
-                acts.sign.version().get(),
-                acts.pre.version().get(),
-                acts.edit.version().get(),
-                acts.probe.version().get(),
-            )
+            // Any action that ran reloads the page.
+            let ran = ev.retract.version().get()
+                + acts.set_item.version().get()
+                + acts.add_issue.version().get()
+                + acts.settle.version().get()
+                + acts.phase.version().get()
+                + acts.sign.version().get()
+                + acts.pre.version().get()
+                + acts.edit.version().get()
+                + acts.probe.version().get()
+                + acts.golive.version();
+            (id(), ev.landed.get(), ran)
         },
         |(id, ..)| load_release_details(id),
     );
@@ -98,6 +100,7 @@ pub fn ReleasePage() -> impl IntoView {
             acts.pre.value().get().and_then(|r| r.err()),
             acts.edit.value().get().and_then(|r| r.err()),
             acts.probe.value().get().and_then(|r| r.err()),
+            acts.golive.failure(),
         ]
         .into_iter()
         .flatten()
@@ -126,6 +129,16 @@ fn ReleaseView(p: Page, acts: Actions) -> impl IntoView {
     let rollback = p.rollback_suggested;
     let can_steer = me.as_ref().is_some_and(|u| r.may_steer(u));
     let captain_or_owner = me.as_ref().is_some_and(|u| r.is_captain_or_owner(u));
+    let is_captain = me.as_ref().is_some_and(|u| r.is_captain(u));
+    // Rolling back is for the captain and the owner while the release goes live.
+    let rollback_here = captain_or_owner && r.phase == Phase::GoLive;
+    let dossier = r.phase.is_final().then(|| {
+        view! {
+            <p><a class="button" href=format!("/releases/{id}/dossier") data-testid="dossier-link">
+                {lang.pick("Release dossier (sealed)", "Release-Dossier (versiegelt)")}
+            </a></p>
+        }
+    });
     let can_attach = me.as_ref().is_some_and(|u| u.is_worker());
     let section = |name: &'static str| {
         let open = AttachedTo::parse(name).is_some_and(|to| evidence_open(r.phase, to));
@@ -195,9 +208,15 @@ fn ReleaseView(p: Page, acts: Actions) -> impl IntoView {
                 <dt>{lang.pick("Artifact / commit", "Artefakt / Commit")}</dt><dd>{r.artifact_version.clone().unwrap_or_default()}" "{r.commit_sha.clone().unwrap_or_default()}</dd>
             </dl>
             {deadline}
+            {dossier}
             {step}
             {can_plan.then(|| view! { <EditRelease r=r.clone() acts/> })}
         </section>
+        {(rollback_here && rollback).then(|| view! { <RollbackPanel release=r.clone() suggested=true acts=acts.golive/> })}
+        {p.going_live.clone().map(|ov| view! {
+            <GoLivePanel release=r.clone() ov can_steer is_captain acts=acts.golive/>
+        })}
+        {(rollback_here && !rollback).then(|| view! { <RollbackPanel release=r.clone() suggested=false acts=acts.golive/> })}
         <GatePanel title=lang.pick("Staging gate (T-12h)", "Staging-Gate (T-12h)") gate=p.staging.clone() testid="staging-gate"/>
         <GoNoGoPanel p=p.clone() acts/>
         <ChecklistPanel items=p.checklist.clone() evidence=p.evidence.clone() release_id=id phase=r.phase can_work=can_attach acts/>
@@ -492,6 +511,7 @@ fn EditRelease(r: crate::domain::release_model::Release, acts: Actions) -> impl 
                 <label>{lang.pick("Commit SHA", "Commit-SHA")}<input type="text" name="commit_sha" value=r.commit_sha.clone().unwrap_or_default()/></label>
                 <label>{lang.pick("Changelog link", "Changelog-Link")}<input type="url" name="changelog" value=r.links.changelog.clone().unwrap_or_default()/></label>
                 <label>{lang.pick("Rollback plan link", "Link zum Rollback-Plan")}<input type="url" name="rollback_plan" value=r.links.rollback_plan.clone().unwrap_or_default()/></label>
+                <label>{lang.pick("Stability hold (minutes)", "Stabilitätsphase (Minuten)")}<input type="number" min="0" max="1440" name="canary_hold_minutes" value=r.canary_hold_minutes/></label>
                 <button type="submit">{lang.pick("Save release", "Release speichern")}</button>
             </ActionForm>
         </details>

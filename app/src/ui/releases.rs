@@ -92,7 +92,101 @@ pub fn blocker_text(lang: Lang, b: &Blocker) -> String {
             )
         ),
         Blocker::NoGo { role } => format!("No-go: {role}"),
+        Blocker::OutsideWindow { start, end } => format!(
+            "{} ({} – {}); {}",
+            lang.pick(
+                "Outside the go-live window",
+                "Außerhalb des Go-Live-Fensters"
+            ),
+            berlin_display(start),
+            berlin_display(end),
+            lang.pick(
+                "only the release captain can override, with a reason",
+                "nur der Release Captain kann mit Begründung übersteuern"
+            )
+        ),
+        Blocker::Frozen {
+            environment,
+            reason,
+            until,
+        } => format!(
+            "{} {environment} {} {}: {reason}",
+            lang.pick("Freeze on", "Freeze auf"),
+            lang.pick("until", "bis"),
+            berlin_display(until)
+        ),
+        Blocker::GoLiveStarted => lang
+            .pick(
+                "The go-live has started already",
+                "Das Go-Live läuft bereits",
+            )
+            .into(),
+        Blocker::GoLiveNotStarted => lang
+            .pick(
+                "The go-live has not started",
+                "Das Go-Live hat nicht begonnen",
+            )
+            .into(),
+        Blocker::StepOutOfOrder { expected } => match expected {
+            Some(next) => format!(
+                "{}: {}",
+                lang.pick("Next step", "Nächster Schritt"),
+                step_label(lang, next)
+            ),
+            None => lang
+                .pick("All steps are recorded", "Alle Schritte sind erfasst")
+                .into(),
+        },
+        Blocker::TargetNotHealthy { environment, state } => format!(
+            "{environment} {} ({state})",
+            lang.pick("is not healthy", "ist nicht gesund")
+        ),
+        Blocker::TargetOpenP1 { environment } => format!(
+            "{} {environment}",
+            lang.pick("Open P1 alert in", "Offener P1-Alert in")
+        ),
+        Blocker::NoteRequired { environment } => format!(
+            "{environment} {}",
+            lang.pick(
+                "is not probed: note what you checked",
+                "wird nicht überwacht: bitte notieren, was geprüft wurde"
+            )
+        ),
+        Blocker::HoldRunning { until } => format!(
+            "{} {}",
+            lang.pick("Stability hold until", "Stabilitätsphase bis"),
+            berlin_display(until)
+        ),
+        Blocker::PostReleaseOpen { text, .. } => format!(
+            "{}: {text}",
+            lang.pick("Documentation missing", "Dokumentation fehlt")
+        ),
+        Blocker::ReasonRequired => lang
+            .pick("A reason is required", "Ein Grund ist erforderlich")
+            .into(),
     }
+}
+
+/// A planned step's name (`canary_stage_50`, `pre_checks`, …) for people.
+pub fn step_label(lang: Lang, key: &str) -> String {
+    if let Some(pct) = key.strip_prefix("canary_stage_") {
+        return format!("{} {pct} %", lang.pick("Canary", "Canary"));
+    }
+    match key {
+        "start" => lang.pick("Start go-live", "Go-Live starten"),
+        "pre_checks" => lang.pick(
+            "Pre-checks: monitoring and readiness green, backups current",
+            "Pre-Checks: Monitoring und Readiness grün, Backups aktuell",
+        ),
+        "deploy_green" => lang.pick("Deploy to Green", "Deploy in Green"),
+        "smoke_tests" => lang.pick("Smoke tests on Green", "Smoke-Tests auf Green"),
+        "switch_traffic" => lang.pick("Switch traffic to Green", "Traffic auf Green schalten"),
+        "mark_green_prod" => lang.pick("Mark Green as new prod", "Green als neue Prod markieren"),
+        "complete" => lang.pick("Go-live completed", "Go-Live abgeschlossen"),
+        "rollback" => lang.pick("Rollback", "Rollback"),
+        other => other,
+    }
+    .to_string()
 }
 
 #[component]

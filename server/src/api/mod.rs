@@ -2,8 +2,10 @@
 //! and out, every error as `{"error":{"code","message"}}`.
 
 mod accounts;
+mod archive;
 pub mod error;
 pub mod evidence;
+mod golive;
 mod monitoring;
 mod openapi;
 mod releases;
@@ -24,6 +26,8 @@ pub fn router() -> Router<AppState> {
         .merge(accounts::router())
         .merge(releases::router())
         .merge(evidence::router())
+        .merge(golive::router())
+        .merge(archive::router())
         .merge(monitoring::router())
         .merge(templates::router())
         .route("/openapi.json", axum::routing::get(openapi::document))

@@ -35,7 +35,7 @@ pub async fn document() -> Json<Value> {
         "required_env_vars": { "type": "array", "items": { "type": "string" } },
         "revision": { "type": "integer", "description": "send it back with PATCH; a stale one gets 409" }
     });
-    Json(json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": { "title": "Shipgate API", "version": "1" },
         "servers": [{ "url": "/api/v1" }],
@@ -48,7 +48,26 @@ pub async fn document() -> Json<Value> {
                     "required": ["code", "message"] } } },
                 "Release": { "type": "object", "properties": release_fields },
                 "Gate": { "type": "object", "properties": {
-                    "passed": { "type": "boolean" }, "blockers": { "type": "array", "items": { "type": "object" } } } }
+                    "passed": { "type": "boolean" }, "blockers": { "type": "array", "items": { "type": "object" } } } },
+                "ArchivePage": { "type": "object", "properties": {
+                    "entries": { "type": "array", "items": { "type": "object", "properties": {
+                        "release_id": { "type": "integer" }, "outcome": { "enum": ["done", "no_go", "rolled_back"] },
+                        "title": { "type": "string" }, "version": { "type": "string" },
+                        "commit_sha": { "type": ["string", "null"] }, "environment": { "type": "string" },
+                        "window_start": { "type": "string", "format": "date-time" },
+                        "ended_at": { "type": "string", "format": "date-time" },
+                        "people": { "type": "array", "items": { "type": "string", "format": "email" } } } } },
+                    "total": { "type": "integer", "description": "matches, counted up to 10000" },
+                    "total_capped": { "type": "boolean", "description": "true: more than 10000 match" },
+                    "page": { "type": "integer" }, "per_page": { "type": "integer" } } },
+                "MonthMetrics": { "type": "object", "properties": {
+                    "month": { "type": "string", "description": "YYYY-MM, Europe/Berlin" },
+                    "releases": { "type": "integer" }, "done": { "type": "integer" },
+                    "no_go": { "type": "integer" }, "rolled_back": { "type": "integer" },
+                    "no_go_rate_pct": { "type": ["number", "null"] },
+                    "rollback_rate_pct": { "type": ["number", "null"], "description": "rolled_back / (done + rolled_back): the change failure rate" },
+                    "median_lead_time_hours": { "type": ["number", "null"], "description": "staging gate started → done" },
+                    "median_time_to_restore_minutes": { "type": ["number", "null"] } } }
             },
             "responses": { "Error": { "description": "error",
                 "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } } }
@@ -89,7 +108,51 @@ pub async fn document() -> Json<Value> {
             "/users": { "get": op("Accounts (admin)", "200"), "post": op("Add an account (admin)", "201") },
             "/users/{id}": { "patch": op("Change roles or disable (admin)", "200") },
             "/tokens": { "get": op("Your API tokens", "200"), "post": op("Issue a token (browser session)", "201") },
-            "/tokens/{id}": { "delete": op("Revoke a token", "204") }
+            "/tokens/{id}": { "delete": op("Revoke a token", "204") },
+            "/archive": { "get": op("Ended releases, newest first, 25 a page: ?q= (words, each a prefix, over title, version, artifact, commit, notes, known issues), outcome= (done|no_go|rolled_back), environment=, from=, to= (YYYY-MM-DD in Europe/Berlin, both inclusive), person= (email), page=; an ArchivePage", "200") },
+            "/metrics/delivery": { "get": op("Delivery metrics for the last ?months= (1-36, default 12) Europe/Berlin months: {months: [MonthMetrics]}", "200") }
         }
-    }))
+    });
+    // Added one by one: a single `json!` this large hits the macro recursion limit.
+    for (path, item) in go_live_paths() {
+        doc["paths"][path] = item;
+    }
+    Json(doc)
+}
+
+fn go_live_paths() -> Vec<(&'static str, Value)> {
+    vec![
+        (
+            "/releases/{id}/go-live",
+            json!({ "get": op("The go-live: plan, recorded steps, what blocks the next step, the hold, the target's probe health, freeze windows", "200") }),
+        ),
+        (
+            "/releases/{id}/go-live/start",
+            json!({ "post": op("Start the go-live {override_reason?}: inside the window, or outside it by the release captain with a reason; never during a freeze. 409 lists blockers", "200") }),
+        ),
+        (
+            "/releases/{id}/go-live/steps",
+            json!({ "post": op("Record the next step {step: pre_checks|deploy_green|smoke_tests|switch_traffic|canary_stage|mark_green_prod, stage_pct?, note?}; 409 lists blockers (order, hold, target health)", "200") }),
+        ),
+        (
+            "/releases/{id}/go-live/complete",
+            json!({ "post": op("Complete the go-live once every step and the post-release documentation are done: phase done", "200") }),
+        ),
+        (
+            "/releases/{id}/rollback",
+            json!({ "post": op("Roll back {reason, status_page_updated?, team_alerted?} (release captain or product owner, while going live): webhooks told, phase rolled_back", "200") }),
+        ),
+        (
+            "/releases/{id}/dossier",
+            json!({ "get": op("The sealed dossier of an ended release: {dossier, format, sha256} as canonical JSON, or ?format=md&lang=de|en; 409 before the release ends", "200") }),
+        ),
+        (
+            "/freezes",
+            json!({ "get": op("Freeze windows, current and coming", "200"), "post": op("Add a freeze {environment, starts_at, ends_at, reason} (admin)", "201") }),
+        ),
+        (
+            "/freezes/{id}",
+            json!({ "delete": op("Remove a freeze (admin)", "204") }),
+        ),
+    ]
 }

@@ -142,7 +142,7 @@ async fn update(
 }
 
 /// A refusal that explains itself: the error shape plus the blockers.
-fn blocked(code: &'static str, message: &str, blockers: Vec<Blocker>) -> Response {
+pub(super) fn blocked(code: &'static str, message: &str, blockers: Vec<Blocker>) -> Response {
     (
         StatusCode::CONFLICT,
         Json(json!({

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod responder;
+pub mod team;
 
 use app::services::accounts::{self, NewUser};
 use app::services::Actor;

@@ -1,0 +1,345 @@
+//! The go-live panel of a release page: start (inside the window or by the captain's
+//! override), the plan's steps with who and when, the running stability hold and the
+//! target's live health, completion; and the rollback, prominent when suggested.
+
+use super::releases::{blocker_text, step_label};
+use super::use_lang;
+use crate::domain::golive::{step_label_key, GoLiveOverview, StepKind, TargetHealth};
+use crate::domain::release::{Blocker, Phase};
+use crate::domain::release_model::Release;
+use crate::domain::time::berlin_display;
+use crate::golive_actions::{
+    load_target_health, CompleteGoLive, RecordGoLiveStep, RollBack, StartGoLive,
+};
+use crate::i18n::Lang;
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+
+#[derive(Clone, Copy)]
+pub struct GoLiveActions {
+    pub start: ServerAction<StartGoLive>,
+    pub step: ServerAction<RecordGoLiveStep>,
+    pub complete: ServerAction<CompleteGoLive>,
+    pub rollback: ServerAction<RollBack>,
+}
+
+impl GoLiveActions {
+    pub fn new() -> Self {
+        GoLiveActions {
+            start: ServerAction::new(),
+            step: ServerAction::new(),
+            complete: ServerAction::new(),
+            rollback: ServerAction::new(),
+        }
+    }
+
+    /// Changes whenever one of them ran, so the page reloads.
+    pub fn version(&self) -> usize {
+        self.start.version().get()
+            + self.step.version().get()
+            + self.complete.version().get()
+            + self.rollback.version().get()
+    }
+
+    pub fn failure(&self) -> Option<ServerFnError> {
+        [
+            self.start.value().get().and_then(|r| r.err()),
+            self.step.value().get().and_then(|r| r.err()),
+            self.complete.value().get().and_then(|r| r.err()),
+            self.rollback.value().get().and_then(|r| r.err()),
+        ]
+        .into_iter()
+        .flatten()
+        .next()
+    }
+}
+
+impl Default for GoLiveActions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The browser's clock after hydration, starting from the server's.
+fn ticking_clock(as_of: DateTime<Utc>) -> RwSignal<DateTime<Utc>> {
+    let now = RwSignal::new(as_of);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let tick = move || {
+            if let Some(t) = chrono::DateTime::from_timestamp_millis(js_sys::Date::now() as i64) {
+                now.set(t);
+            }
+        };
+        tick();
+        if let Ok(handle) = set_interval_with_handle(tick, std::time::Duration::from_secs(1)) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    now
+}
+
+fn health_badge(lang: Lang, t: &TargetHealth) -> impl IntoView {
+    let (class, text) = if !t.probed {
+        (
+            "badge",
+            lang.pick("not probed", "nicht überwacht").to_string(),
+        )
+    } else if t.up && !t.open_p1 {
+        ("badge ok", lang.pick("healthy", "gesund").to_string())
+    } else if t.open_p1 {
+        ("badge danger", format!("{} · P1", t.state))
+    } else {
+        ("badge warn", t.state.clone())
+    };
+    view! {
+        <span class=class data-testid="target-health" data-state=t.state.clone()>{t.environment.clone()}": "{text}</span>
+    }
+}
+
+/// The target's health, asked again every 5 seconds while the page is open.
+#[component]
+fn LiveHealth(release_id: i64, initial: TargetHealth) -> impl IntoView {
+    let lang = use_lang();
+    let tick = RwSignal::new(0u32);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if let Ok(handle) = set_interval_with_handle(
+            move || tick.update(|t| *t += 1),
+            std::time::Duration::from_secs(5),
+        ) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    let fresh = Resource::new(
+        move || tick.get(),
+        move |t| async move {
+            if t == 0 {
+                Ok(None)
+            } else {
+                load_target_health(release_id).await.map(Some)
+            }
+        },
+    );
+    let initial = StoredValue::new(initial);
+    view! {
+        <Transition fallback=move || health_badge(lang, &initial.get_value())>
+            {move || Suspend::new(async move {
+                let t = match fresh.await {
+                    Ok(Some(t)) => t,
+                    _ => initial.get_value(),
+                };
+                health_badge(lang, &t)
+            })}
+        </Transition>
+    }
+}
+
+fn mm_ss(left: chrono::Duration) -> String {
+    let s = left.num_seconds().max(0);
+    format!("{}:{:02}", s / 60, s % 60)
+}
+
+#[component]
+pub fn GoLivePanel(
+    release: Release,
+    ov: GoLiveOverview,
+    can_steer: bool,
+    is_captain: bool,
+    acts: GoLiveActions,
+) -> impl IntoView {
+    let lang = use_lang();
+    let id = release.id;
+    let now = ticking_clock(ov.as_of);
+    let going_live = ov.phase == Phase::GoLive;
+    let started = ov.progress.started.is_some();
+    let freezes = (!ov.freezes.is_empty()).then(|| {
+        view! {
+            <ul class="freezes" data-testid="freezes">
+                {ov.freezes.iter().map(|f| view! {
+                    <li><span class="badge warn">"Freeze"</span>" "{berlin_display(&f.starts_at)}" – "{berlin_display(&f.ends_at)}": "{f.reason.clone()}</li>
+                }).collect_view()}
+            </ul>
+        }
+    });
+    let start = (going_live && !started && can_steer).then(|| {
+        let outside = !ov.in_window;
+        // The captain may start outside the window with a reason; anything else blocks.
+        let hard: Vec<Blocker> = ov
+            .start_blockers
+            .iter()
+            .filter(|b| !(is_captain && matches!(b, Blocker::OutsideWindow { .. })))
+            .cloned()
+            .collect();
+        let blocked = !hard.is_empty();
+        view! {
+            <ul class="blockers" data-testid="start-blockers">
+                {ov.start_blockers.iter().map(|b| view! { <li>{blocker_text(lang, b)}</li> }).collect_view()}
+            </ul>
+            <ActionForm action=acts.start attr:class="stack start-form">
+                <input type="hidden" name="release_id" value=id/>
+                {(outside && is_captain).then(|| view! {
+                    <label>{lang.pick("Reason to start outside the window", "Grund für den Start außerhalb des Fensters")}
+                        <input type="text" name="override_reason" required/>
+                    </label>
+                })}
+                <button type="submit" class="primary big" disabled=blocked>{lang.pick("Start go-live", "Go-Live starten")}</button>
+            </ActionForm>
+        }
+    });
+    let steps = ov.steps.clone();
+    let plan = ov.progress.plan.iter().map(|(p, at)| {
+        let key = step_label_key(*p);
+        let who = steps
+            .iter()
+            .find(|s| s.kind == p.kind && s.stage_pct == p.stage_pct)
+            .map(|s| (s.actor.clone(), s.note.clone()));
+        view! {
+            <li data-step=key.clone() data-done=at.is_some().to_string() class:done=at.is_some()>
+                <span class="step-mark">{if at.is_some() { "✔" } else { "○" }}</span>" "
+                {step_label(lang, &key)}
+                {at.map(|t| view! { " · "<span class="muted">{berlin_display(&t)}</span> })}
+                {who.map(|(by, note)| view! {
+                    " · "{by}
+                    {(!note.is_empty()).then(|| view! { <div class="muted">{note}</div> })}
+                })}
+            </li>
+        }
+    }).collect_view();
+    let events = ov
+        .steps
+        .iter()
+        .filter(|s| matches!(s.kind, StepKind::Start | StepKind::Complete | StepKind::Rollback))
+        .map(|s| {
+            view! {
+                <li data-event=s.kind.as_str()>
+                    <strong>{step_label(lang, s.kind.as_str())}</strong>" · "{berlin_display(&s.at)}" · "{s.actor.clone()}
+                    {(!s.note.is_empty()).then(|| view! { " — "{s.note.clone()} })}
+                </li>
+            }
+        })
+        .collect_view();
+    let hold = ov.hold.clone().map(|h| {
+        let until = h.until;
+        view! {
+            <p class="hold" data-testid="hold">
+                {lang.pick("Stability hold", "Stabilitätsphase")}" ("{h.minutes}" min): "
+                {move || {
+                    let left = until - now.get();
+                    if left > chrono::Duration::zero() {
+                        format!("{} {} ({} {})", mm_ss(left), lang.pick("left", "verbleibend"), lang.pick("until", "bis"), berlin_display(&until))
+                    } else {
+                        lang.pick("over", "abgelaufen").to_string()
+                    }
+                }}
+            </p>
+        }
+    });
+    let next = ov.progress.next.filter(|_| going_live && can_steer).map(|p| {
+        let key = step_label_key(p);
+        let blockers = ov.next_blockers.clone();
+        let list = blockers.clone();
+        // Only a running hold may end while the page is open; anything else needs a reload.
+        let blocked = move || {
+            let t = now.get();
+            blockers.iter().any(|b| !matches!(b, Blocker::HoldRunning { until } if *until <= t))
+        };
+        let needs_note = p.kind == StepKind::PreChecks && !ov.target.probed;
+        view! {
+            <ul class="blockers" data-testid="step-blockers">
+                {list.iter().map(|b| view! { <li>{blocker_text(lang, b)}</li> }).collect_view()}
+            </ul>
+            <ActionForm action=acts.step attr:class="stack step-form">
+                <input type="hidden" name="release_id" value=id/>
+                <input type="hidden" name="step" value=p.kind.as_str()/>
+                {p.stage_pct.map(|pct| view! { <input type="hidden" name="stage_pct" value=pct/> })}
+                <label>{if needs_note {
+                        lang.pick("What you checked (the target is not probed)", "Was geprüft wurde (die Zielumgebung wird nicht überwacht)")
+                    } else {
+                        lang.pick("Note", "Notiz")
+                    }}
+                    <input type="text" name="note" required=needs_note/>
+                </label>
+                <button type="submit" class="primary" data-testid="record-step" disabled=blocked>
+                    {lang.pick("Record: ", "Erfassen: ")}{step_label(lang, &key)}
+                </button>
+            </ActionForm>
+        }
+    });
+    let complete = (going_live && started && ov.progress.next.is_none() && can_steer).then(|| {
+        let blocked = !ov.complete_blockers.is_empty();
+        view! {
+            <ul class="blockers" data-testid="complete-blockers">
+                {ov.complete_blockers.iter().map(|b| view! { <li>{blocker_text(lang, b)}</li> }).collect_view()}
+            </ul>
+            <ActionForm action=acts.complete attr:class="inline">
+                <input type="hidden" name="release_id" value=id/>
+                <button type="submit" class="primary big" disabled=blocked>{lang.pick("Complete go-live", "Go-Live abschließen")}</button>
+            </ActionForm>
+        }
+    });
+    view! {
+        <section class="card golive" data-testid="go-live">
+            <div class="row-between">
+                <h2>{lang.pick("Go-live", "Go-Live")}</h2>
+                <LiveHealth release_id=id initial=ov.target.clone()/>
+            </div>
+            <p class="muted">
+                {lang.pick("Window", "Fenster")}": "{berlin_display(&release.window_start)}" – "{berlin_display(&release.window_end)}
+                {if ov.in_window { lang.pick(" (open now)", " (jetzt offen)") } else { "" }}
+            </p>
+            {freezes}
+            {start}
+            <ol class="timeline" data-testid="go-live-plan">{plan}</ol>
+            <ul class="events">{events}</ul>
+            {hold}
+            {next}
+            {complete}
+        </section>
+    }
+}
+
+#[component]
+pub fn RollbackPanel(release: Release, suggested: bool, acts: GoLiveActions) -> impl IntoView {
+    let lang = use_lang();
+    let link = |label: &'static str, url: Option<String>| {
+        view! {
+            <li>{label}": "
+                {match url {
+                    Some(u) => view! { <a href=u.clone() rel="noopener noreferrer" target="_blank">{u.clone()}</a> }.into_any(),
+                    None => view! { <span class="muted">{lang.pick("not linked", "nicht verlinkt")}</span> }.into_any(),
+                }}
+            </li>
+        }
+    };
+    let l = &release.links;
+    view! {
+        <section class=if suggested { "card rollback suggested" } else { "card rollback" } data-testid="rollback">
+            <h2>{lang.pick("Rollback", "Rollback")}
+                {suggested.then(|| view! { " " <super::releases::RollbackSuggested lang/> })}
+            </h2>
+            <p>{lang.pick(
+                "Turn traffic back to Blue at once (or the canary to 0 %), then record it here.",
+                "Sofort Traffic zurück auf Blue drehen (oder Canary auf 0 %), dann hier erfassen."
+            )}</p>
+            <ul>
+                {link(lang.pick("Rollback plan", "Rollback-Plan"), l.rollback_plan.clone())}
+                {link(lang.pick("Down-migration", "Down-Migration"), l.down_migration.clone())}
+                {link(lang.pick("Backup restore", "Backup-Restore"), l.backup_restore.clone())}
+                {link(lang.pick("Status page template", "Statuspage-Vorlage"), l.status_page_template.clone())}
+                {link(lang.pick("Team channel", "Team-Kanal"), l.chat_channel.clone())}
+            </ul>
+            <ActionForm action=acts.rollback attr:class="stack rollback-form">
+                <input type="hidden" name="release_id" value=release.id/>
+                <fieldset>
+                    <legend>{lang.pick("Incident communication", "Incident-Kommunikation")}</legend>
+                    <label class="check"><input type="checkbox" name="status_page_updated"/>{lang.pick("Status page updated", "Status-Page aktualisiert")}</label>
+                    <label class="check"><input type="checkbox" name="team_alerted"/>{lang.pick("Team alerted", "Team alarmiert")}</label>
+                </fieldset>
+                <label>{lang.pick("Reason for the rollback", "Grund für den Rollback")}
+                    <textarea name="reason" rows="2" required></textarea>
+                </label>
+                <button type="submit" class="danger big">{lang.pick("Roll back", "Zurückrollen")}</button>
+            </ActionForm>
+        </section>
+    }
+}

@@ -1,0 +1,723 @@
+//! Go-live and rollback over REST against a real Postgres and a probed target: the window,
+//! freeze windows, the plan step by step with its hold, completion with the post-release
+//! documentation, the rollback with its webhook, and the sealed dossier with its exports
+//! and `shipgate dossier verify`.
+
+mod common;
+
+use chrono::{Duration, Utc};
+use common::responder::{Mode, Responder};
+use common::team::*;
+use common::*;
+use reqwest::Method;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use std::time::Instant;
+
+fn window_now() -> Value {
+    json!({
+        "window_start": Utc::now() - Duration::hours(1),
+        "window_end": Utc::now() + Duration::hours(2),
+    })
+}
+
+fn with(mut base: Value, extra: Value) -> Value {
+    for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+        base[k] = v;
+    }
+    base
+}
+
+impl Team {
+    async fn post(&self, path: &str, cookie: &str, body: Value) -> (u16, Value) {
+        let resp = self.send(Method::POST, path, cookie, body).await;
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn step(&self, id: i64, step: &str, stage: Option<i32>, note: &str) -> (u16, Value) {
+        self.post(
+            &format!("/api/v1/releases/{id}/go-live/steps"),
+            &self.captain,
+            json!({ "step": step, "stage_pct": stage, "note": note }),
+        )
+        .await
+    }
+
+    async fn get_json(&self, path: &str) -> Value {
+        let resp = self
+            .send(Method::GET, path, &self.viewer, json!(null))
+            .await;
+        assert_eq!(resp.status(), 200, "{path}");
+        resp.json().await.unwrap()
+    }
+
+    async fn wait_env(&self, env: i64, ok: impl Fn(&Value) -> bool) {
+        let deadline = Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let s = self
+                .get_json(&format!("/api/v1/environments/{env}/status"))
+                .await;
+            if ok(&s) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "environment never got there: {s}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+}
+
+fn kinds(body: &Value) -> Vec<String> {
+    body["blockers"]
+        .as_array()
+        .unwrap_or(&vec![])
+        .iter()
+        .map(|b| b["kind"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+async fn register_prod(t: &Team, r: &Responder) -> i64 {
+    let resp = t
+        .send(
+            Method::POST,
+            "/api/v1/environments",
+            &t.admin,
+            json!({ "name": "prod", "base_url": format!("{}/prod", r.url()), "interval_seconds": 1, "timeout_ms": 1000 }),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    resp.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+}
+
+async fn file_documentation(t: &Team, id: i64) {
+    for key in ["post_dashboards", "post_alert_logs"] {
+        let path = format!("/api/v1/releases/{id}/checklist/{key}");
+        let no_proof = t
+            .send(
+                Method::PATCH,
+                &path,
+                &t.engineer,
+                json!({ "state": "passed" }),
+            )
+            .await;
+        assert_eq!(no_proof.status(), 422, "{key} needs evidence");
+        let resp = t
+            .send(
+                Method::PATCH,
+                &path,
+                &t.engineer,
+                json!({ "state": "passed", "link": format!("https://grafana.example/{key}") }),
+            )
+            .await;
+        assert_eq!(resp.status(), 200, "{key}");
+    }
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn a_canary_goes_live_step_by_step_and_its_dossier_is_sealed(pool: PgPool) {
+    let t = team(pool.clone()).await;
+    let r = Responder::start().await;
+    // A short alert window, so the target recovers within seconds.
+    let settings = t
+        .send(
+            Method::PUT,
+            "/api/v1/monitoring/settings",
+            &t.admin,
+            json!({ "readiness_503_pct": 0.5, "error_rate_pct": 2.0, "latency_p95_ms": 500,
+                    "window_seconds": 10, "no_success_seconds": 600, "public_status_page": false }),
+        )
+        .await;
+    assert_eq!(settings.status(), 200);
+    let env = register_prod(&t, &r).await;
+    let id = to_go_live_with(
+        &t,
+        with(window_now(), json!({ "canary_hold_minutes": 0, "commit_sha": "c0ffee42", "title": "Kestrel release" })),
+    )
+    .await;
+    let base = format!("/api/v1/releases/{id}");
+    let ov = t.get_json(&format!("{base}/go-live")).await;
+    assert_eq!(ov["in_window"], true);
+    assert_eq!(ov["start_blockers"], json!([]));
+    assert!(ov["progress"]["started"].is_null());
+
+    let start = format!("{base}/go-live/start");
+    assert_eq!(t.post(&start, &t.engineer, json!({})).await.0, 403);
+    assert_eq!(t.post(&start, &t.owner, json!({})).await.0, 403);
+    // Steps wait for the start, and go in the plan's order.
+    let (status, body) = t.step(id, "pre_checks", None, "").await;
+    assert_eq!(
+        (status, kinds(&body)),
+        (409, vec!["go_live_not_started".to_string()])
+    );
+    assert_eq!(t.post(&start, &t.captain, json!({})).await.0, 200);
+    let (status, body) = t.post(&start, &t.captain, json!({})).await;
+    assert_eq!(
+        (status, kinds(&body)),
+        (409, vec!["go_live_started".to_string()])
+    );
+    let (status, body) = t.step(id, "smoke_tests", None, "").await;
+    assert_eq!(status, 409);
+    assert_eq!(body["blockers"][0]["expected"], "pre_checks");
+
+    // Pre-checks come from the probes: not before the target is up.
+    t.wait_env(env, |s| s["state"] == "up").await;
+    let (status, ov) = t.step(id, "pre_checks", None, "").await;
+    assert_eq!(status, 200, "{ov}");
+    assert_eq!(ov["target"]["probed"], true);
+    for (step, stage) in [
+        ("deploy_green", None),
+        ("smoke_tests", None),
+        ("canary_stage", Some(10)),
+        ("canary_stage", Some(50)),
+    ] {
+        let (status, body) = t.step(id, step, stage, "").await;
+        assert_eq!(status, 200, "{step} {stage:?}: {body}");
+    }
+    // The last stage waits for the target to be healthy.
+    r.set("prod", Mode::Status(503));
+    t.wait_env(env, |s| s["state"] != "up").await;
+    let (status, body) = t.step(id, "canary_stage", Some(100), "").await;
+    assert_eq!(status, 409);
+    assert!(
+        kinds(&body).contains(&"target_not_healthy".to_string()),
+        "{body}"
+    );
+    r.set("prod", Mode::Status(200));
+    t.wait_env(env, |s| s["state"] == "up" && s["open_alerts"] == json!([]))
+        .await;
+    let (status, body) = t.step(id, "canary_stage", Some(100), "all traffic").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(t.step(id, "mark_green_prod", None, "").await.0, 200);
+
+    // Completing waits for the post-release documentation.
+    let complete = format!("{base}/go-live/complete");
+    let (status, body) = t.post(&complete, &t.captain, json!(null)).await;
+    assert_eq!(status, 409);
+    assert_eq!(kinds(&body), vec!["post_release_open", "post_release_open"]);
+    file_documentation(&t, id).await;
+    // The documentation is not what was signed: the sign-offs still hold.
+    let gate = t
+        .send(
+            Method::GET,
+            &format!("{base}/gates/go-live"),
+            &t.viewer,
+            json!(null),
+        )
+        .await;
+    assert_eq!(gate.status(), 200);
+    let (status, _) = t.post(&complete, &t.captain, json!(null)).await;
+    assert_eq!(status, 200);
+    assert_eq!(t.get_json(&base).await["phase"], "done");
+    assert_eq!(t.step(id, "smoke_tests", None, "").await.0, 409);
+
+    // The dossier: sealed, hashed over its canonical JSON, everything in it.
+    let resp = t
+        .send(
+            Method::GET,
+            &format!("{base}/dossier"),
+            &t.viewer,
+            json!(null),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let text = resp.text().await.unwrap();
+    let file: Value = serde_json::from_str(&text).unwrap();
+    let d = &file["dossier"];
+    assert_eq!(
+        file["sha256"].as_str().unwrap(),
+        app::services::dossier::sha256_hex(app::domain::dossier::canonical_json(d).as_bytes())
+    );
+    assert_eq!(d["outcome"], "done");
+    assert_eq!(d["release"]["title"], "Kestrel release");
+    let steps: Vec<&str> = d["go_live"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "start",
+            "pre_checks",
+            "deploy_green",
+            "smoke_tests",
+            "canary_stage",
+            "canary_stage",
+            "canary_stage",
+            "mark_green_prod",
+            "complete"
+        ]
+    );
+    assert_eq!(d["go_live"][0]["actor"], "rc@example.org");
+    assert_eq!(d["go_no_go"]["sign_offs"].as_array().unwrap().len(), 2);
+    assert!(d["go_no_go"]["decided_at"].is_string());
+    let target = &d["go_no_go"]["monitoring"][0];
+    assert_eq!(target["role"], "target");
+    assert_eq!(target["registered"], true);
+    assert!(
+        !target["recent_results"].as_array().unwrap().is_empty(),
+        "{target}"
+    );
+    assert_eq!(d["staging_gate"]["known_issues"][0]["key"], "BUG-7");
+    assert!(d["staging_gate"]["passed_at"].is_string());
+    assert!(d["staging_gate"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["state"] == "passed" && i["updated_by"].is_string()));
+    assert_eq!(d["post_release"].as_array().unwrap().len(), 2);
+    let head: String = sqlx::query_scalar(
+        "SELECT hash FROM audit_log WHERE release_id = $1 AND action = 'release.phase' ORDER BY id DESC LIMIT 1",
+    )
+    .bind(id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(d["audit_head"], head.as_str());
+    // Written once.
+    let refused = sqlx::query("UPDATE dossiers SET sha256 = repeat('0', 64) WHERE release_id = $1")
+        .bind(id)
+        .execute(&pool)
+        .await;
+    assert!(refused.is_err());
+    assert_eq!(
+        app::services::audit::verify(&pool).await.unwrap(),
+        app::services::audit::ChainCheck::Intact {
+            rows: sqlx::query_scalar::<_, i64>("SELECT count(*) FROM audit_log")
+                .fetch_one(&pool)
+                .await
+                .unwrap() as u64
+        }
+    );
+
+    // The Markdown is the filled-in protocol.
+    let md = t
+        .send(
+            Method::GET,
+            &format!("{base}/dossier?format=md&lang=de"),
+            &t.viewer,
+            json!(null),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    for part in [
+        "Staging-Gate-Protokoll (T-12h)",
+        "Go-Live-Entscheid (T-1h)",
+        "Product Owner: **GO**",
+        "canary_stage 100 %",
+        "Dokumentation",
+    ] {
+        assert!(md.contains(part), "{part} in\n{md}");
+    }
+    assert!(md.contains(file["sha256"].as_str().unwrap()));
+
+    // The printable page and the archive find it.
+    let page = t
+        .app
+        .get(&format!("/releases/{id}/dossier"), Some(&t.viewer))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("data-testid=\"dossier\"") && page.contains(file["sha256"].as_str().unwrap())
+    );
+    let found = t.get_json("/api/v1/archive?q=kestrel").await;
+    assert!(
+        found["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["release_id"] == id),
+        "{found}"
+    );
+    let by_commit = t.get_json("/api/v1/archive?q=c0ffee").await;
+    assert_eq!(by_commit["entries"][0]["release_id"], id);
+
+    // `shipgate dossier verify`: the export passes, a single changed byte does not.
+    let dir = scratch_dir("dossier");
+    let path = dir.join("dossier.json");
+    std::fs::write(&path, &text).unwrap();
+    let ok = shipgate(&["dossier", "verify", path.to_str().unwrap()], &[], None);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).starts_with("OK"));
+    let at = text.find("Kestrel").unwrap();
+    let mut changed = text.clone().into_bytes();
+    changed[at] = b'k';
+    std::fs::write(&path, &changed).unwrap();
+    let bad = shipgate(&["dossier", "verify", path.to_str().unwrap()], &[], None);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("CHANGED"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    // A changed file whose hash was made to match is caught against the database,
+    // field by field.
+    let mut forged: Value = serde_json::from_str(&text).unwrap();
+    forged["dossier"]["release"]["title"] = json!("Kestrel release (edited)");
+    let doc = app::domain::dossier::canonical_json(&forged["dossier"]);
+    forged["sha256"] = json!(app::services::dossier::sha256_hex(doc.as_bytes()));
+    std::fs::write(&path, app::domain::dossier::canonical_json(&forged)).unwrap();
+    let offline = shipgate(&["dossier", "verify", path.to_str().unwrap()], &[], None);
+    assert!(
+        offline.status.success(),
+        "self-consistent without a database"
+    );
+    let url = database_url(&pool).await;
+    let online = shipgate(
+        &["dossier", "verify", path.to_str().unwrap()],
+        &[("DATABASE_URL", &url)],
+        None,
+    );
+    assert_eq!(online.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&online.stderr);
+    assert!(err.contains("release.title"), "{err}");
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn the_window_and_freezes_refuse_the_start_and_only_the_captain_overrides(pool: PgPool) {
+    let t = team(pool).await;
+    // The default window is 30 hours away.
+    let id = to_go_live_with(&t, json!({})).await;
+    let start = format!("/api/v1/releases/{id}/go-live/start");
+    let (status, body) = t.post(&start, &t.captain, json!({})).await;
+    assert_eq!(
+        (status, kinds(&body)),
+        (409, vec!["outside_window".to_string()])
+    );
+    // An admin may steer, but not override the window.
+    let (status, body) = t
+        .post(&start, &t.admin, json!({ "override_reason": "hotfix" }))
+        .await;
+    assert_eq!(
+        (status, kinds(&body)),
+        (409, vec!["outside_window".to_string()])
+    );
+
+    let freeze = json!({ "environment": "PROD", "starts_at": Utc::now() - Duration::hours(1),
+                         "ends_at": Utc::now() + Duration::hours(1), "reason": "Black Friday" });
+    assert_eq!(
+        t.post("/api/v1/freezes", &t.captain, freeze.clone())
+            .await
+            .0,
+        403
+    );
+    let bad = with(
+        freeze.clone(),
+        json!({ "ends_at": Utc::now() - Duration::hours(2) }),
+    );
+    let (status, body) = t.post("/api/v1/freezes", &t.admin, bad).await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("ends_at"))
+    );
+    let (status, created) = t.post("/api/v1/freezes", &t.admin, freeze).await;
+    assert_eq!(status, 201);
+    let listed = t.get_json("/api/v1/freezes").await;
+    assert_eq!(listed[0]["reason"], "Black Friday");
+    let ov = t.get_json(&format!("/api/v1/releases/{id}/go-live")).await;
+    assert_eq!(ov["freezes"][0]["reason"], "Black Friday");
+
+    // A freeze holds even against the override, and says why.
+    let (status, body) = t
+        .post(
+            &start,
+            &t.captain,
+            json!({ "override_reason": "hotfix for a crash" }),
+        )
+        .await;
+    assert_eq!(status, 409);
+    let frozen = body["blockers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["kind"] == "frozen")
+        .cloned()
+        .unwrap_or_else(|| panic!("no freeze in {body}"));
+    assert_eq!(frozen["reason"], "Black Friday");
+    let page = t
+        .app
+        .get(&format!("/releases/{id}"), Some(&t.captain))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Black Friday"),
+        "the release page shows the freeze"
+    );
+
+    let gone = t
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/freezes/{}", created["id"]),
+            &t.admin,
+            json!(null),
+        )
+        .await;
+    assert_eq!(gone.status(), 204);
+    let (status, ov) = t
+        .post(
+            &start,
+            &t.captain,
+            json!({ "override_reason": "hotfix for a crash" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{ov}");
+    assert_eq!(ov["steps"][0]["note"], "hotfix for a crash");
+    assert_eq!(ov["steps"][0]["detail"]["outside_window_override"], true);
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn the_stability_hold_must_pass_before_the_last_stage(pool: PgPool) {
+    let t = team(pool.clone()).await;
+    let id = to_go_live_with(&t, with(window_now(), json!({ "canary_hold_minutes": 1 }))).await;
+    assert_eq!(
+        t.post(
+            &format!("/api/v1/releases/{id}/go-live/start"),
+            &t.captain,
+            json!({})
+        )
+        .await
+        .0,
+        200
+    );
+    // Not probed: the pre-checks need a note of what was checked by hand.
+    let (status, body) = t.step(id, "pre_checks", None, "").await;
+    assert_eq!(
+        (status, kinds(&body)),
+        (409, vec!["note_required".to_string()])
+    );
+    assert_eq!(
+        t.step(id, "pre_checks", None, "Grafana green, pods ready")
+            .await
+            .0,
+        200
+    );
+    for (step, stage) in [
+        ("deploy_green", None),
+        ("smoke_tests", None),
+        ("canary_stage", Some(10)),
+    ] {
+        assert_eq!(t.step(id, step, stage, "").await.0, 200, "{step}");
+    }
+    // Intermediate stages hold for nobody.
+    assert_eq!(t.step(id, "canary_stage", Some(50), "").await.0, 200);
+    let (status, body) = t.step(id, "canary_stage", Some(100), "").await;
+    assert_eq!(
+        (status, kinds(&body)),
+        (409, vec!["hold_running".to_string()])
+    );
+    let ov = t.get_json(&format!("/api/v1/releases/{id}/go-live")).await;
+    assert_eq!(ov["hold"]["minutes"], 1);
+    assert_eq!(ov["next_blockers"][0]["kind"], "hold_running");
+    // A minute later (the recorded steps moved back in time) the hold is over.
+    sqlx::query("ALTER TABLE go_live_steps DISABLE TRIGGER go_live_steps_immutable")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE go_live_steps SET at = at - interval '2 minutes' WHERE release_id = $1")
+        .bind(id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(t.step(id, "canary_stage", Some(100), "").await.0, 200);
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn a_rollback_is_recorded_tells_the_webhooks_and_ends_the_release(pool: PgPool) {
+    let t = team(pool.clone()).await;
+    let r = Responder::start().await;
+    let hook = t
+        .send(
+            Method::POST,
+            "/api/v1/webhooks",
+            &t.admin,
+            json!({ "name": "team", "url": format!("{}/hook/200", r.url()), "format": "json" }),
+        )
+        .await;
+    assert_eq!(hook.status(), 201);
+    let links = json!({ "rollback_plan": "https://wiki.example/rollback", "down_migration": "https://git.example/down",
+                        "backup_restore": "https://wiki.example/restore" });
+    let id = to_go_live_with(&t, with(window_now(), json!({ "links": links }))).await;
+    let rollback = format!("/api/v1/releases/{id}/rollback");
+    assert_eq!(
+        t.post(
+            &format!("/api/v1/releases/{id}/go-live/start"),
+            &t.captain,
+            json!({})
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        t.step(id, "pre_checks", None, "checked by hand").await.0,
+        200
+    );
+
+    let page = t
+        .app
+        .get(&format!("/releases/{id}"), Some(&t.owner))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("data-testid=\"rollback\"") && page.contains("https://wiki.example/restore")
+    );
+    assert_eq!(
+        t.post(&rollback, &t.engineer, json!({ "reason": "x" }))
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        t.post(&rollback, &t.admin, json!({ "reason": "x" }))
+            .await
+            .0,
+        403
+    );
+    let (status, body) = t
+        .post(&rollback, &t.captain, json!({ "reason": "  " }))
+        .await;
+    assert_eq!(
+        (status, kinds(&body)),
+        (409, vec!["reason_required".to_string()])
+    );
+    let (status, _) = t
+        .post(
+            &rollback,
+            &t.owner,
+            json!({ "reason": "5xx after the switch", "status_page_updated": true }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        t.get_json(&format!("/api/v1/releases/{id}")).await["phase"],
+        "rolled_back"
+    );
+    assert_eq!(
+        t.post(&rollback, &t.owner, json!({ "reason": "again" }))
+            .await
+            .0,
+        409
+    );
+
+    let deadline = Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let hooks = r.hooks();
+        if let Some(h) = hooks.iter().find(|h| h["event"] == "release.rolled_back") {
+            assert_eq!(h["release"]["id"], id);
+            assert_eq!(h["reason"], "5xx after the switch");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no webhook: {hooks:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+
+    let d = t.get_json(&format!("/api/v1/releases/{id}/dossier")).await["dossier"].clone();
+    assert_eq!(d["outcome"], "rolled_back");
+    assert_eq!(d["rollback"]["by"], "po@example.org");
+    assert_eq!(d["rollback"]["status_page_updated"], true);
+    assert_eq!(d["rollback"]["team_alerted"], false);
+    assert_eq!(
+        d["rollback"]["backup_restore"],
+        "https://wiki.example/restore"
+    );
+    let restore: Option<f64> =
+        sqlx::query_scalar("SELECT restore_seconds FROM archive_entries WHERE release_id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(restore.is_some(), "time to restore is recorded");
+    let trail: Vec<Value> = t
+        .get_json(&format!("/api/v1/releases/{id}/audit"))
+        .await
+        .as_array()
+        .unwrap()
+        .clone();
+    let actions: Vec<&str> = trail
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"go_live.rollback") && actions.contains(&"release.sealed"),
+        "{actions:?}"
+    );
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn a_no_go_is_sealed_too_and_open_releases_have_no_dossier(pool: PgPool) {
+    let t = team(pool).await;
+    let id = to_go_no_go(&t).await;
+    let dossier = format!("/api/v1/releases/{id}/dossier");
+    let early = t.send(Method::GET, &dossier, &t.viewer, json!(null)).await;
+    assert_eq!(early.status(), 409);
+    assert_eq!(error_code(early).await, "conflict");
+    let resp = t
+        .send(
+            Method::POST,
+            &format!("/api/v1/releases/{id}/sign-offs"),
+            &t.owner,
+            sign_body("product_owner", "no_go"),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let d = t.get_json(&dossier).await["dossier"].clone();
+    assert_eq!(d["outcome"], "no_go");
+    assert_eq!(
+        d["go_no_go"]["sign_offs"][0]["comment"],
+        "restore test failed"
+    );
+    assert!(d["go_live"].as_array().unwrap().is_empty());
+    let bad = t
+        .send(
+            Method::GET,
+            &format!("{dossier}?format=pdf"),
+            &t.viewer,
+            json!(null),
+        )
+        .await;
+    assert_eq!(bad.status(), 422);
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn migrate_up_seals_releases_that_ended_before_dossiers_existed(pool: PgPool) {
+    let t = team(pool.clone()).await;
+    let id = t.create().await["id"].as_i64().unwrap();
+    // As an older Shipgate left it: ended, no dossier.
+    sqlx::query("UPDATE releases SET phase = 'done' WHERE id = $1")
+        .bind(id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let dossier = format!("/api/v1/releases/{id}/dossier");
+    let before = t.send(Method::GET, &dossier, &t.viewer, json!(null)).await;
+    assert_eq!(before.status(), 409);
+    let url = database_url(&pool).await;
+    let up = shipgate(&["migrate", "up"], &[("DATABASE_URL", &url)], None);
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    assert!(String::from_utf8_lossy(&up.stderr).contains("sealed the dossiers of 1 release"));
+    let d = t.get_json(&dossier).await;
+    assert_eq!(d["dossier"]["outcome"], "done");
+    let again = shipgate(&["migrate", "up"], &[("DATABASE_URL", &url)], None);
+    assert!(again.status.success());
+    assert!(!String::from_utf8_lossy(&again.stderr).contains("sealed"));
+}
