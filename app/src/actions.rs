@@ -58,6 +58,21 @@ pub(crate) mod ssr_support {
         current_user().map(|c| Actor::User(c.user))
     }
 
+    /// A date and time entered in Europe/Berlin (`datetime-local`), as UTC; a refusal
+    /// naming the field when it is missing or unreadable.
+    pub fn berlin_time(
+        field: &'static str,
+        value: &str,
+    ) -> Result<chrono::DateTime<chrono::Utc>, ServerFnError> {
+        crate::domain::time::parse_berlin_local(value).ok_or_else(|| {
+            fail(ServiceError::invalid(
+                field,
+                "Enter a date and time.",
+                "Bitte Datum und Uhrzeit angeben.",
+            ))
+        })
+    }
+
     pub fn fail(e: ServiceError) -> ServerFnError {
         if e.is_internal() {
             tracing::error!(error = %e, "server function failed");

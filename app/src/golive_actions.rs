@@ -154,19 +154,9 @@ pub async fn add_freeze(
     ends_at: String,
     reason: String,
 ) -> Result<(), ServerFnError> {
-    use crate::domain::time::parse_berlin_local;
     use crate::services::freezes::{create, FreezeInput};
-    use crate::services::ServiceError;
     let actor = ssr::actor()?;
-    let when = |field: &'static str, v: &str| {
-        parse_berlin_local(v).ok_or_else(|| {
-            ssr::fail(ServiceError::invalid(
-                field,
-                "Enter a date and time.",
-                "Bitte Datum und Uhrzeit angeben.",
-            ))
-        })
-    };
+    let when = ssr::berlin_time;
     create(
         &ssr::state().pool,
         &actor,

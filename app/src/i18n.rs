@@ -105,6 +105,10 @@ pub fn field_label(lang: Lang, field: &str) -> Option<&'static str> {
         "comment" => lang.pick("Comment", "Kommentar"),
         "name" => lang.pick("Name", "Name"),
         "roles" => lang.pick("Roles", "Rollen"),
+        "canary_hold_minutes" => lang.pick("Stability hold", "Stabilitätsphase"),
+        "starts_at" => lang.pick("From", "Von"),
+        "ends_at" => lang.pick("To", "Bis"),
+        "note" => lang.pick("Note", "Notiz"),
         _ => return None,
     })
 }

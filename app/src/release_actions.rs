@@ -395,27 +395,22 @@ pub async fn update_release(
     commit_sha: String,
     changelog: String,
     rollback_plan: String,
+    backup_restore: Option<String>,
     canary_hold_minutes: Option<String>,
 ) -> Result<(), ServerFnError> {
-    use crate::domain::time::parse_berlin_local;
     use crate::services::releases::{self, ReleaseInput};
     use crate::services::ServiceError;
     let actor = ssr::actor()?;
     let pool = ssr::state().pool;
-    let when = |field: &'static str, v: &str| {
-        parse_berlin_local(v).ok_or_else(|| {
-            ssr::fail(ServiceError::invalid(
-                field,
-                "Enter a date and time.",
-                "Bitte Datum und Uhrzeit angeben.",
-            ))
-        })
-    };
+    let when = ssr::berlin_time;
     let current = releases::get(&pool, release_id).await.map_err(ssr::fail)?;
     let mut links = current.links.clone();
     let link = |s: String| (!s.trim().is_empty()).then(|| s.trim().to_string());
     links.changelog = link(changelog);
     links.rollback_plan = link(rollback_plan);
+    if let Some(v) = backup_restore {
+        links.backup_restore = link(v);
+    }
     releases::update(
         &pool,
         &actor,

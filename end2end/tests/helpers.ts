@@ -15,3 +15,22 @@ export async function signIn(page: Page, who: Person) {
 export async function hydrated(page: Page) {
   await expect(page.locator('html[data-hydrated="true"]')).toHaveCount(1, { timeout: 30_000 });
 }
+
+/** `YYYY-MM-DDTHH:MM` for a datetime-local input, in Europe/Berlin, `hours` from now. */
+export function berlinLocal(hours: number): string {
+  const t = new Date(Date.now() + hours * 3600_000);
+  const parts = new Intl.DateTimeFormat('sv-SE', {
+    timeZone: 'Europe/Berlin', year: 'numeric', month: '2-digit', day: '2-digit',
+    hour: '2-digit', minute: '2-digit', hour12: false,
+  }).format(t);
+  return parts.replace(' ', 'T');
+}
+
+/** Sets a checklist item on the release page (with an evidence link) and waits for it. */
+export async function setItem(page: Page, key: string, state: string, link?: string) {
+  const item = page.locator(`li[data-key="${key}"]`);
+  await item.locator('select[name="state"]').selectOption(state);
+  if (link) await item.locator('input[name="link"]').fill(link);
+  await item.getByRole('button', { name: 'Save' }).click();
+  await expect(page.locator(`li[data-key="${key}"]`)).toHaveAttribute('data-state', state);
+}

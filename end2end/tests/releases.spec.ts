@@ -1,5 +1,5 @@
-import { test, expect, Page, Browser } from '@playwright/test';
-import { hydrated, signIn } from './helpers';
+import { test, expect, Browser } from '@playwright/test';
+import { berlinLocal, hydrated, setItem, signIn } from './helpers';
 
 // Runs after accounts.spec.ts on the same instance: the admin and the captain exist.
 test.describe.configure({ mode: 'serial' });
@@ -7,24 +7,6 @@ test.describe.configure({ mode: 'serial' });
 const admin = { email: 'admin@example.org', password: 'first admin password' };
 const captain = { email: 'rc@example.org', password: 'captain password 1' };
 const owner = { email: 'po@example.org', name: 'Paula Owner', password: 'owner password 12' };
-
-/** `YYYY-MM-DDTHH:MM` for a datetime-local input, in Europe/Berlin, `hours` from now. */
-function berlinLocal(hours: number): string {
-  const t = new Date(Date.now() + hours * 3600_000);
-  const parts = new Intl.DateTimeFormat('sv-SE', {
-    timeZone: 'Europe/Berlin', year: 'numeric', month: '2-digit', day: '2-digit',
-    hour: '2-digit', minute: '2-digit', hour12: false,
-  }).format(t);
-  return parts.replace(' ', 'T');
-}
-
-async function setItem(page: Page, key: string, state: string, link?: string) {
-  const item = page.locator(`li[data-key="${key}"]`);
-  await item.locator('select[name="state"]').selectOption(state);
-  if (link) await item.locator('input[name="link"]').fill(link);
-  await item.getByRole('button', { name: 'Save' }).click();
-  await expect(page.locator(`li[data-key="${key}"]`)).toHaveAttribute('data-state', state);
-}
 
 let releaseUrl = '';
 

@@ -266,7 +266,7 @@ impl Archive {
     /// The ids the archive should answer, newest first.
     fn expect(&self, keep: impl Fn(&Archived) -> bool) -> Vec<i64> {
         let mut hits: Vec<&(i64, Archived)> = self.rows.iter().filter(|(_, a)| keep(a)).collect();
-        hits.sort_by(|x, y| (y.1.ended, y.0).cmp(&(x.1.ended, x.0)));
+        hits.sort_by_key(|h| std::cmp::Reverse((h.1.ended, h.0)));
         hits.into_iter().map(|(id, _)| *id).collect()
     }
 

@@ -233,17 +233,6 @@ fn diff_at(path: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
     }
 }
 
-fn state_word(lang: Lang, s: super::release::ItemState) -> &'static str {
-    use super::release::ItemState::*;
-    match s {
-        Open => lang.pick("open", "offen"),
-        Passed => lang.pick("passed", "bestanden"),
-        Failed => lang.pick("failed", "fehlgeschlagen"),
-        NotApplicable => lang.pick("not applicable", "nicht anwendbar"),
-        AcceptedRisk => lang.pick("accepted risk", "Risiko akzeptiert"),
-    }
-}
-
 fn when(t: &DateTime<Utc>) -> String {
     super::time::berlin_display(t)
 }
@@ -261,7 +250,7 @@ fn items_md(out: &mut String, lang: Lang, items: &[DossierItem]) {
             out,
             "- [{mark}] {} — **{}**",
             lang.pick(i.text_en.as_str(), i.text_de.as_str()),
-            state_word(lang, i.state)
+            i.state.label(lang)
         );
         if let Some(by) = &i.updated_by {
             let _ = write!(out, " ({by}, {})", when(&i.updated_at));

@@ -144,7 +144,7 @@ pub fn chart(months: &[MonthMetrics], width: f64, height: f64) -> Chart {
     let labels = months
         .iter()
         .enumerate()
-        .filter(|(i, _)| (months.len() - 1 - i) % every == 0)
+        .filter(|(i, _)| (months.len() - 1 - i).is_multiple_of(every))
         .map(|(i, m)| (centre(i), short_month(&m.month)))
         .collect();
 

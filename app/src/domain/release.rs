@@ -128,6 +128,16 @@ impl ItemState {
     pub fn parse(s: &str) -> Option<ItemState> {
         ItemState::ALL.into_iter().find(|p| p.as_str() == s)
     }
+    pub fn label(self, lang: crate::i18n::Lang) -> &'static str {
+        match self {
+            ItemState::Open => lang.pick("open", "offen"),
+            ItemState::Passed => lang.pick("passed", "bestanden"),
+            ItemState::Failed => lang.pick("failed", "fehlgeschlagen"),
+            ItemState::NotApplicable => lang.pick("not applicable", "nicht anwendbar"),
+            ItemState::AcceptedRisk => lang.pick("accepted risk", "Risiko akzeptiert"),
+        }
+    }
+
     /// Whether the item no longer holds up its gate.
     pub fn settles_gate(self) -> bool {
         matches!(

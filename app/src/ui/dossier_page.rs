@@ -5,27 +5,17 @@ use super::releases::{phase_label, step_label};
 use super::use_lang;
 use crate::actions::error_text;
 use crate::domain::dossier::{DossierItem, SealedDossier};
+use crate::domain::evidence::Evidence;
 use crate::domain::golive::step_label_key;
-use crate::domain::release::{Decision, ItemState, SignerRole};
+use crate::domain::release::{Decision, SignerRole};
 use crate::domain::time::berlin_display;
 use crate::golive_actions::load_dossier;
-use crate::i18n::Lang;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-fn state_text(lang: Lang, s: ItemState) -> &'static str {
-    match s {
-        ItemState::Open => lang.pick("open", "offen"),
-        ItemState::Passed => lang.pick("passed", "bestanden"),
-        ItemState::Failed => lang.pick("failed", "fehlgeschlagen"),
-        ItemState::NotApplicable => lang.pick("not applicable", "nicht anwendbar"),
-        ItemState::AcceptedRisk => lang.pick("accepted risk", "Risiko akzeptiert"),
-    }
-}
-
 #[component]
-fn Items(items: Vec<DossierItem>) -> impl IntoView {
+fn Items(items: Vec<DossierItem>, evidence: Vec<Evidence>) -> impl IntoView {
     let lang = use_lang();
     view! {
         <table class="list dossier-items">
@@ -39,9 +29,13 @@ fn Items(items: Vec<DossierItem>) -> impl IntoView {
                 {items.into_iter().map(|i| view! {
                     <tr data-key=i.key.clone() data-state=i.state.as_str()>
                         <td>{lang.pick(i.text_en.as_str(), i.text_de.as_str()).to_string()}</td>
-                        <td><span class=format!("badge state-{}", i.state.as_str())>{state_text(lang, i.state)}</span></td>
+                        <td><span class=format!("badge state-{}", i.state.as_str())>{i.state.label(lang)}</span></td>
                         <td>{i.updated_by.clone().unwrap_or_else(|| "–".into())}<br/><span class="muted">{berlin_display(&i.updated_at)}</span></td>
-                        <td>{i.note.clone()}" "{i.reason.clone()}" "{i.links.join(" ")}</td>
+                        <td>{i.note.clone()}" "{i.reason.clone()}" "{i.links.join(" ")}
+                            {evidence.iter().filter(|e| e.item_key.as_deref() == Some(i.key.as_str()) && !e.is_retracted()).map(|e| view! {
+                                <div class="muted">{e.filename.clone()}" · sha256 "<code>{e.sha256.chars().take(12).collect::<String>()}"…"</code></div>
+                            }).collect_view()}
+                        </td>
                     </tr>
                 }).collect_view()}
             </tbody>
@@ -156,10 +150,10 @@ fn DossierView(s: SealedDossier) -> impl IntoView {
                 <dt>{lang.pick("Audit chain head", "Audit-Kettenkopf")}</dt><dd><code>{d.audit_head.clone()}</code></dd>
             </dl>
         </section>
-        <section class="card"><h2>{lang.pick("1. Release checklist", "1. Release-Checklist")}</h2><Items items=d.release_checklist.clone()/></section>
+        <section class="card"><h2>{lang.pick("1. Release checklist", "1. Release-Checklist")}</h2><Items items=d.release_checklist.clone() evidence=d.evidence.clone()/></section>
         <section class="card" data-testid="dossier-staging">
             <h2>{lang.pick("Staging gate protocol (T-12h)", "Staging-Gate-Protokoll (T-12h)")}</h2>
-            <Items items=d.staging_gate.items.clone()/>
+            <Items items=d.staging_gate.items.clone() evidence=d.evidence.clone()/>
             <p>{lang.pick("Gate passed: ", "Gate bestanden: ")}{when(d.staging_gate.passed_at)}</p>
             <ul>{d.staging_gate.known_issues.iter().map(|k| view! {
                 <li>{k.severity.as_str().to_uppercase()}" "{k.key.clone()}" · "{k.title.clone()}</li>
@@ -174,7 +168,7 @@ fn DossierView(s: SealedDossier) -> impl IntoView {
                 <li>{lang.pick("Down-migration", "Down-Migration")}": "{pre.down_migration_url.clone().unwrap_or_else(|| "–".into())}</li>
                 <li>"On-Call: "{pre.on_call.clone().unwrap_or_else(|| "–".into())}</li>
             </ul>
-            <Items items=d.go_no_go.items.clone()/>
+            <Items items=d.go_no_go.items.clone() evidence=d.evidence.clone()/>
             <h3>{lang.pick("Monitoring at decision time", "Monitoring zum Entscheidungszeitpunkt")}</h3>
             <ul>{monitoring}</ul>
         </section>
@@ -183,7 +177,7 @@ fn DossierView(s: SealedDossier) -> impl IntoView {
             <ol class="timeline">{timeline}</ol>
         </section>
         {rollback}
-        <section class="card"><h2>{lang.pick("Documentation", "Dokumentation")}</h2><Items items=d.post_release.clone()/></section>
+        <section class="card"><h2>{lang.pick("Documentation", "Dokumentation")}</h2><Items items=d.post_release.clone() evidence=d.evidence.clone()/></section>
         <section class="card">
             <h2>{lang.pick("Evidence", "Nachweise")}</h2>
             <table class="list">

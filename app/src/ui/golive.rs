@@ -2,7 +2,7 @@
 //! override), the plan's steps with who and when, the running stability hold and the
 //! target's live health, completion; and the rollback, prominent when suggested.
 
-use super::releases::{blocker_text, step_label};
+use super::releases::{blocker_text, browser_clock, step_label};
 use super::use_lang;
 use crate::domain::golive::{step_label_key, GoLiveOverview, StepKind, TargetHealth};
 use crate::domain::release::{Blocker, Phase};
@@ -12,7 +12,6 @@ use crate::golive_actions::{
     load_target_health, CompleteGoLive, RecordGoLiveStep, RollBack, StartGoLive,
 };
 use crate::i18n::Lang;
-use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 
 #[derive(Clone, Copy)]
@@ -58,24 +57,6 @@ impl Default for GoLiveActions {
     fn default() -> Self {
         Self::new()
     }
-}
-
-/// The browser's clock after hydration, starting from the server's.
-fn ticking_clock(as_of: DateTime<Utc>) -> RwSignal<DateTime<Utc>> {
-    let now = RwSignal::new(as_of);
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        let tick = move || {
-            if let Some(t) = chrono::DateTime::from_timestamp_millis(js_sys::Date::now() as i64) {
-                now.set(t);
-            }
-        };
-        tick();
-        if let Ok(handle) = set_interval_with_handle(tick, std::time::Duration::from_secs(1)) {
-            on_cleanup(move || handle.clear());
-        }
-    });
-    now
 }
 
 fn health_badge(lang: Lang, t: &TargetHealth) -> impl IntoView {
@@ -149,7 +130,7 @@ pub fn GoLivePanel(
 ) -> impl IntoView {
     let lang = use_lang();
     let id = release.id;
-    let now = ticking_clock(ov.as_of);
+    let now = browser_clock(ov.as_of, std::time::Duration::from_secs(1));
     let going_live = ov.phase == Phase::GoLive;
     let started = ov.progress.started.is_some();
     let freezes = (!ov.freezes.is_empty()).then(|| {

@@ -4,6 +4,7 @@
 
 use super::use_lang;
 use crate::actions::error_text;
+use crate::domain::archive_model::percent_encode;
 use crate::domain::evidence::human_size;
 use crate::domain::logs::{highlight, Level};
 use crate::evidence_actions::{load_log_page, LogPage, LOG_PAGE_LINES};
@@ -19,22 +20,10 @@ fn page_link(release_id: i64, evidence_id: i64, from: u64, q: &str) -> String {
     }
     let qs = query
         .into_iter()
-        .map(|(k, v)| format!("{k}={}", encode(&v)))
+        .map(|(k, v)| format!("{k}={}", percent_encode(&v)))
         .collect::<Vec<_>>()
         .join("&");
     format!("/releases/{release_id}/evidence/{evidence_id}?{qs}")
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 /// Lines before a jump target shown for context.

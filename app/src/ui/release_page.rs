@@ -25,16 +25,6 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-fn state_label(lang: Lang, s: ItemState) -> &'static str {
-    match s {
-        ItemState::Open => lang.pick("open", "offen"),
-        ItemState::Passed => lang.pick("passed", "bestanden"),
-        ItemState::Failed => lang.pick("failed", "fehlgeschlagen"),
-        ItemState::NotApplicable => lang.pick("not applicable", "nicht anwendbar"),
-        ItemState::AcceptedRisk => lang.pick("accepted risk", "Risiko akzeptiert"),
-    }
-}
-
 fn kind_title(lang: Lang, k: ChecklistKind) -> &'static str {
     match lang {
         Lang::En => k.title_en(),
@@ -400,7 +390,7 @@ fn ChecklistPanel(
                             <input type="hidden" name="key" value=key/>
                             <select name="state" aria-label=lang.pick("State", "Zustand")>
                                 {ItemState::ALL.into_iter().map(|s| view! {
-                                    <option value=s.as_str() selected=s == current>{state_label(lang, s)}</option>
+                                    <option value=s.as_str() selected=s == current>{s.label(lang)}</option>
                                 }).collect_view()}
                             </select>
                             <input type="url" name="link" placeholder=lang.pick("Evidence link", "Nachweis-Link") aria-label=lang.pick("Evidence link", "Nachweis-Link")/>
@@ -412,7 +402,7 @@ fn ChecklistPanel(
                     view! {
                         <li class="item" data-key=i.key.clone() data-state=i.state.as_str()>
                             <div>
-                                <span class=format!("badge state-{}", i.state.as_str())>{state_label(lang, i.state)}</span>" "
+                                <span class=format!("badge state-{}", i.state.as_str())>{i.state.label(lang)}</span>" "
                                 {text}
                                 {i.evidence_required.then(|| view! { <small class="muted">{lang.pick(" · evidence required", " · Nachweis erforderlich")}</small> })}
                             </div>
@@ -511,6 +501,7 @@ fn EditRelease(r: crate::domain::release_model::Release, acts: Actions) -> impl 
                 <label>{lang.pick("Commit SHA", "Commit-SHA")}<input type="text" name="commit_sha" value=r.commit_sha.clone().unwrap_or_default()/></label>
                 <label>{lang.pick("Changelog link", "Changelog-Link")}<input type="url" name="changelog" value=r.links.changelog.clone().unwrap_or_default()/></label>
                 <label>{lang.pick("Rollback plan link", "Link zum Rollback-Plan")}<input type="url" name="rollback_plan" value=r.links.rollback_plan.clone().unwrap_or_default()/></label>
+                <label>{lang.pick("Backup-restore link", "Link zum Backup-Restore")}<input type="url" name="backup_restore" value=r.links.backup_restore.clone().unwrap_or_default()/></label>
                 <label>{lang.pick("Stability hold (minutes)", "Stabilitätsphase (Minuten)")}<input type="number" min="0" max="1440" name="canary_hold_minutes" value=r.canary_hold_minutes/></label>
                 <button type="submit">{lang.pick("Save release", "Release speichern")}</button>
             </ActionForm>

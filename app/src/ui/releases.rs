@@ -286,6 +286,31 @@ pub fn NewReleasePage() -> impl IntoView {
 
 /// The next deadline with a countdown that keeps ticking in the browser: which gate is due,
 /// when (Europe/Berlin), and how long is left or how long it is overdue.
+/// The time, starting from the server's clock (which rendered the page) and counting on
+/// with the browser's after hydration, every `every`.
+pub fn browser_clock(
+    as_of: chrono::DateTime<chrono::Utc>,
+    #[allow(unused_variables)] every: std::time::Duration,
+) -> RwSignal<chrono::DateTime<chrono::Utc>> {
+    let now = RwSignal::new(as_of);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let tick = move || {
+            if let Some(t) = chrono::DateTime::from_timestamp_millis(js_sys::Date::now() as i64) {
+                now.set(t);
+            }
+        };
+        tick();
+        let handle = set_interval_with_handle(tick, every).ok();
+        on_cleanup(move || {
+            if let Some(h) = handle {
+                h.clear();
+            }
+        });
+    });
+    now
+}
+
 #[component]
 pub fn DeadlineNote(
     deadline: crate::domain::release::Deadline,
@@ -295,23 +320,7 @@ pub fn DeadlineNote(
     use crate::domain::release::Countdown;
     let lang = use_lang();
     let due = deadline.due;
-    // The server's clock renders the page; the browser's counts on after hydration.
-    let now = RwSignal::new(deadline.as_of);
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        let tick = move || {
-            if let Some(t) = chrono::DateTime::from_timestamp_millis(js_sys::Date::now() as i64) {
-                now.set(t);
-            }
-        };
-        tick();
-        let handle = set_interval_with_handle(tick, std::time::Duration::from_secs(15)).ok();
-        on_cleanup(move || {
-            if let Some(h) = handle {
-                h.clear();
-            }
-        });
-    });
+    let now = browser_clock(deadline.as_of, std::time::Duration::from_secs(15));
     let countdown = move || Countdown::between(due, now.get());
     view! {
         <span
