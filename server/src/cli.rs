@@ -355,7 +355,7 @@ async fn verify_dossier(file: &std::path::Path) -> anyhow::Result<()> {
     use app::domain::dossier::{differences, verify_export, VerifyProblem};
     use app::services::dossier::sha256_hex;
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let (id, sha) = match verify_export(&bytes, sha256_hex) {
+    let (id, sha) = match verify_export(&bytes, |b: &[u8]| sha256_hex(b)) {
         Ok(ok) => ok,
         Err(problem) => {
             let why = match problem {

@@ -132,6 +132,13 @@ async fn a_canary_goes_live_step_by_step_and_its_dossier_is_sealed(pool: PgPool)
         .await;
     assert_eq!(settings.status(), 200);
     let env = register_prod(&t, &r).await;
+    // Probed before the decision, so the dossier has results from decision time.
+    t.wait_env(env, |s| {
+        s["endpoints"]
+            .as_array()
+            .is_some_and(|e| e.len() == 2 && e.iter().all(|p| p["last_checked_at"].is_string()))
+    })
+    .await;
     let id = to_go_live_with(
         &t,
         with(window_now(), json!({ "canary_hold_minutes": 0, "commit_sha": "c0ffee42", "title": "Kestrel release" })),
@@ -720,4 +727,94 @@ async fn migrate_up_seals_releases_that_ended_before_dossiers_existed(pool: PgPo
     let again = shipgate(&["migrate", "up"], &[("DATABASE_URL", &url)], None);
     assert!(again.status.success());
     assert!(!String::from_utf8_lossy(&again.stderr).contains("sealed"));
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn a_change_after_the_decision_goes_back_to_go_no_go_and_the_plan_locks_at_the_start(
+    pool: PgPool,
+) {
+    let t = team(pool).await;
+    let id = to_go_live_with(&t, window_now()).await;
+    let base = format!("/api/v1/releases/{id}");
+    let edit = |rev: &Value, extra: Value| with(json!({ "revision": rev }), extra);
+    let r = t.get_json(&base).await;
+    let resp = t
+        .send(
+            Method::PATCH,
+            &base,
+            &t.captain,
+            edit(&r["revision"], json!({ "title": "Renamed" })),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    // What was signed changed: no start, but the way back to the decision is open.
+    let (status, body) = t
+        .post(&format!("{base}/go-live/start"), &t.captain, json!({}))
+        .await;
+    assert_eq!(status, 409);
+    assert!(
+        kinds(&body).contains(&"sign_off_stale".to_string()),
+        "{body}"
+    );
+    let (status, _) = t
+        .post(
+            &format!("{base}/phase"),
+            &t.captain,
+            json!({ "to": "go_no_go" }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    for (cookie, role) in [(&t.owner, "product_owner"), (&t.captain, "release_captain")] {
+        let resp = t
+            .send(
+                Method::POST,
+                &format!("{base}/sign-offs"),
+                cookie,
+                sign_body(role, "go"),
+            )
+            .await;
+        assert_eq!(resp.status(), 201, "{role} signs again");
+    }
+    assert_eq!(t.get_json(&base).await["phase"], "go_live");
+    assert_eq!(
+        t.post(&format!("{base}/go-live/start"), &t.captain, json!({}))
+            .await
+            .0,
+        200
+    );
+
+    // Started: the plan no longer changes, the rest may; and there is no way back.
+    let r = t.get_json(&base).await;
+    let hold = t
+        .send(
+            Method::PATCH,
+            &base,
+            &t.captain,
+            edit(&r["revision"], json!({ "canary_hold_minutes": 0 })),
+        )
+        .await;
+    assert_eq!(hold.status(), 409);
+    let links = t
+        .send(
+            Method::PATCH,
+            &base,
+            &t.captain,
+            edit(
+                &r["revision"],
+                json!({ "links": { "rollback_plan": "https://wiki.example/rollback-v2" } }),
+            ),
+        )
+        .await;
+    assert_eq!(links.status(), 200);
+    let (status, body) = t
+        .post(
+            &format!("{base}/phase"),
+            &t.captain,
+            json!({ "to": "go_no_go" }),
+        )
+        .await;
+    assert_eq!(
+        (status, kinds(&body)),
+        (409, vec!["go_live_started".to_string()])
+    );
 }

@@ -417,7 +417,11 @@ pub fn markdown(sealed: &SealedDossier, lang: Lang) -> String {
             when(&s.signed_at)
         );
         if s.stale {
-            let _ = write!(out, " — {}", lang.pick("stale", "veraltet"));
+            let _ = write!(
+                out,
+                " — {}",
+                lang.pick("changed after signing", "nach der Freigabe geändert")
+            );
         }
         if !s.comment.is_empty() {
             let _ = write!(out, " — „{}“", s.comment.replace('\n', " "));

@@ -2,7 +2,9 @@
 //! go-live window and freeze windows, the stability hold, and what completing needs.
 //! Pure: callers pass `now` and what the probes say in.
 
-use super::release::{Blocker, ItemState, Phase, Strategy, BACKUP_MAX_AGE_HOURS};
+use super::monitoring::HealthState;
+use super::monitoring_model::EnvironmentStatus;
+use super::release::{backup_is_current, Blocker, ItemState, Phase, Strategy};
 use super::templates::ChecklistKind;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -163,19 +165,38 @@ pub struct TargetHealth {
     /// Every endpoint up (`/health` and `/readiness`).
     pub up: bool,
     pub state: String,
-    /// Since when every endpoint has been up without a break.
-    pub up_since: Option<DateTime<Utc>>,
+    /// Since when it has been healthy without a break: every endpoint up, and no P1 open
+    /// since then.
+    pub healthy_since: Option<DateTime<Utc>>,
     pub open_p1: bool,
 }
 
 impl TargetHealth {
+    /// Judged from the probes' status and when the environment's last P1 resolved.
+    pub fn of(status: &EnvironmentStatus, last_p1_resolved: Option<DateTime<Utc>>) -> TargetHealth {
+        let probed = status.enabled && !status.endpoints.is_empty();
+        let up = probed && status.endpoints.iter().all(|p| p.state == HealthState::Up);
+        let open_p1 = status.has_open_p1();
+        let up_since = status.endpoints.iter().map(|p| p.state_since).max();
+        TargetHealth {
+            environment: status.name.clone(),
+            probed,
+            up,
+            state: status.state.as_str().to_string(),
+            healthy_since: (up && !open_p1)
+                .then(|| up_since.max(last_p1_resolved))
+                .flatten(),
+            open_p1,
+        }
+    }
+
     pub fn unprobed(environment: &str) -> TargetHealth {
         TargetHealth {
             environment: environment.to_string(),
             probed: false,
             up: false,
             state: "unknown".into(),
-            up_since: None,
+            healthy_since: None,
             open_p1: false,
         }
     }
@@ -215,7 +236,7 @@ pub struct Freeze {
 
 impl Freeze {
     pub fn holds_at(&self, environment: &str, now: DateTime<Utc>) -> bool {
-        self.environment.eq_ignore_ascii_case(environment.trim())
+        self.environment.trim().to_lowercase() == environment.trim().to_lowercase()
             && self.starts_at <= now
             && now < self.ends_at
     }
@@ -334,7 +355,7 @@ pub fn hold_for_next(f: &StepFacts<'_>) -> Option<Hold> {
         .rev()
         .find(|s| s.kind.moves_traffic())
         .map(|s| s.at)?;
-    let counted_from = match (f.target.probed, f.target.up_since) {
+    let counted_from = match (f.target.probed, f.target.healthy_since) {
         (true, Some(since)) if since > after => since,
         _ => after,
     };
@@ -372,10 +393,7 @@ pub fn step_blockers(
                     environment: f.target.environment.clone(),
                 });
             }
-            let fresh = f.last_backup_at.is_some_and(|t| {
-                t <= now + Duration::minutes(5) && now - t < Duration::hours(BACKUP_MAX_AGE_HOURS)
-            });
-            if !fresh {
+            if !backup_is_current(f.last_backup_at, now) {
                 out.push(Blocker::BackupTooOld);
             }
         }
@@ -390,6 +408,12 @@ pub fn step_blockers(
         _ => {}
     }
     out
+}
+
+/// Once the go-live has started, its plan (strategy, stages, hold, target, window) is what
+/// the recorded steps follow: it no longer changes.
+pub fn plan_locked(phase: Phase, started: bool) -> bool {
+    phase == Phase::GoLive && started
 }
 
 /// A stable name for a planned step: `canary_stage_50` for a stage, else the kind.
@@ -429,6 +453,14 @@ pub fn complete_blockers(progress: &Progress, items: &[DocItem<'_>]) -> Vec<Bloc
             }),
     );
     out
+}
+
+/// Who may roll back: the release's captain or product owner.
+pub fn may_roll_back(
+    release: &super::release_model::Release,
+    u: &super::account::UserInfo,
+) -> bool {
+    release.is_captain_or_owner(u)
 }
 
 /// Rolling back: only while going live, and only with a reason.

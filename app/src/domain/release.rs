@@ -349,13 +349,22 @@ pub struct Preconditions {
 pub const BACKUP_MAX_AGE_HOURS: i64 = 24;
 pub const RESTORE_TEST_MAX_AGE_DAYS: i64 = 30;
 
+/// Whether something done `at` is younger than `max` (and not in the future beyond a
+/// few minutes of clock skew).
+pub fn is_fresh(at: Option<DateTime<Utc>>, max: Duration, now: DateTime<Utc>) -> bool {
+    at.is_some_and(|t| t <= now + Duration::minutes(5) && now - t < max)
+}
+
+/// The backup is current: younger than [`BACKUP_MAX_AGE_HOURS`].
+pub fn backup_is_current(last_backup_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    is_fresh(last_backup_at, Duration::hours(BACKUP_MAX_AGE_HOURS), now)
+}
+
 pub fn precondition_blockers(p: &Preconditions, now: DateTime<Utc>) -> Vec<Blocker> {
-    let fresh = |at: Option<DateTime<Utc>>, max: Duration| {
-        at.is_some_and(|t| t <= now + Duration::minutes(5) && now - t < max)
-    };
+    let fresh = |at: Option<DateTime<Utc>>, max: Duration| is_fresh(at, max, now);
     let present = |s: &Option<String>| s.as_deref().is_some_and(|v| !v.trim().is_empty());
     let mut out = vec![];
-    if !fresh(p.last_backup_at, Duration::hours(BACKUP_MAX_AGE_HOURS)) {
+    if !backup_is_current(p.last_backup_at, now) {
         out.push(Blocker::BackupTooOld);
     }
     if !fresh(
@@ -570,6 +579,8 @@ pub struct TransitionFacts<'a> {
     pub captain_assigned: bool,
     pub owner_assigned: bool,
     pub staging_blockers: &'a [Blocker],
+    /// The go-live's first step is recorded.
+    pub go_live_started: bool,
 }
 
 /// The transitions a person may ask for. Go/No-Go outcomes (`go_live`, `no_go`) follow
@@ -595,6 +606,9 @@ pub fn requested_transition_blockers(to: Phase, f: &TransitionFacts<'_>) -> Vec<
         }
         (Phase::StagingGate, Phase::GoNoGo) => f.staging_blockers.to_vec(),
         (Phase::StagingGate | Phase::GoNoGo, Phase::Draft) => vec![],
+        // Back to the decision, to sign again what changed since, before anything moved.
+        (Phase::GoLive, Phase::GoNoGo) if f.go_live_started => vec![Blocker::GoLiveStarted],
+        (Phase::GoLive, Phase::GoNoGo) => vec![],
         (from, _) => vec![Blocker::WrongPhase { phase: from }],
     }
 }

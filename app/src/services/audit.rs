@@ -57,8 +57,8 @@ fn canonical(
     )
 }
 
-fn sha256_hex(text: &str) -> String {
-    hex::encode(Sha256::digest(text.as_bytes()))
+pub fn sha256_hex(bytes: impl AsRef<[u8]>) -> String {
+    hex::encode(Sha256::digest(bytes.as_ref()))
 }
 
 /// The chain's newest hash, with the chain locked for the rest of the transaction so that
@@ -82,17 +82,10 @@ pub async fn append(
     actor: &Actor,
     e: Entry<'_>,
 ) -> Result<(), ServiceError> {
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(CHAIN_LOCK)
-        .execute(&mut *conn)
-        .await?;
-    let prev = sqlx::query_scalar!("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
-        .fetch_optional(&mut *conn)
-        .await?
-        .unwrap_or_else(|| GENESIS.to_string());
+    let prev = head(conn).await?;
     let at = Utc::now().trunc_subsecs(6);
     let (actor_id, actor_name) = actor_label(actor);
-    let hash = sha256_hex(&canonical(
+    let hash = sha256_hex(canonical(
         &at,
         actor_id,
         &actor_name,
@@ -144,7 +137,7 @@ pub async fn verify(pool: &PgPool) -> Result<ChainCheck, ServiceError> {
     let mut expected_prev = GENESIS.to_string();
     let mut count = 0u64;
     while let Some(r) = rows.try_next().await? {
-        let recomputed = sha256_hex(&canonical(
+        let recomputed = sha256_hex(canonical(
             &r.at,
             r.actor_id,
             &r.actor,

@@ -9,20 +9,16 @@ use crate::domain::dossier::{
     SealedDossier, StagingGateProtocol, FORMAT,
 };
 use crate::domain::golive::{restore_seconds, StepKind};
-use crate::domain::monitoring_model::RollbackMark;
 use crate::domain::release::ItemState;
 use crate::domain::templates::ChecklistKind;
 use chrono::{DateTime, SubsecRound, Utc};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
 
 /// Probe results per endpoint the dossier keeps from before the decision.
 const RESULTS_AT_DECISION: i64 = 5;
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
+pub use super::audit::sha256_hex;
 
 async fn items(conn: &mut PgConnection, release_id: i64) -> Result<Vec<DossierItem>, ServiceError> {
     let rows = sqlx::query!(
@@ -110,8 +106,10 @@ async fn monitoring_at(
     .map(|a| {
         json!({
             "id": a.id, "endpoint": a.kind, "rule": a.rule, "severity": a.severity,
-            "opened_at": a.opened_at, "resolved_at": a.resolved_at, "value": a.value,
-            "threshold": a.threshold, "message": a.message,
+            "opened_at": a.opened_at, "resolved_at": a.resolved_at,
+            // As text: a float need not read back to the same bits, and the seal hashes text.
+            "value": a.value.to_string(), "threshold": a.threshold.to_string(),
+            "message": a.message,
         })
     })
     .collect();
@@ -147,24 +145,6 @@ async fn monitoring_at(
         open_alerts: alerts,
         recent_results: results,
     })
-}
-
-async fn mark(
-    conn: &mut PgConnection,
-    release_id: i64,
-) -> Result<Option<RollbackMark>, ServiceError> {
-    Ok(sqlx::query!(
-        r#"SELECT rollback_suggested_at AS "at!: DateTime<Utc>",
-                  coalesce(rollback_suggested_because, '') AS "because!"
-           FROM releases WHERE id = $1 AND rollback_suggested_at IS NOT NULL"#,
-        release_id
-    )
-    .fetch_optional(&mut *conn)
-    .await?
-    .map(|r| RollbackMark {
-        at: r.at,
-        because: r.because,
-    }))
 }
 
 /// Everything recorded about a release, as it stands in this transaction.
@@ -230,7 +210,7 @@ pub async fn build(
         },
         go_live: steps,
         rollback,
-        rollback_suggested: mark(conn, release_id).await?,
+        rollback_suggested: releases::rollback_mark(conn, release_id).await?,
         post_release: of(ChecklistKind::PostRelease),
         evidence: snap.evidence.clone(),
         release: snap.release,
@@ -311,6 +291,10 @@ async fn file_in_archive(conn: &mut PgConnection, d: &Dossier) -> Result<(), Ser
         .collect::<Vec<_>>()
         .join(" ");
     let staging_started = entered(conn, r.id, "staging_gate", true).await?;
+    // Sealed late (`migrate up` for releases older than dossiers): ended when it ended.
+    let ended_at = entered(conn, r.id, d.outcome.as_str(), false)
+        .await?
+        .unwrap_or(d.sealed_at);
     let restore = restore_seconds(&d.go_live, d.rollback_suggested.as_ref().map(|m| m.at));
     sqlx::query!(
         "INSERT INTO archive_entries (release_id, outcome, title, version, commit_sha, environment,
@@ -323,7 +307,7 @@ async fn file_in_archive(conn: &mut PgConnection, d: &Dossier) -> Result<(), Ser
         r.commit_sha,
         r.environment,
         r.window_start as _,
-        d.sealed_at as _,
+        ended_at as _,
         staging_started as _,
         restore,
         &people,

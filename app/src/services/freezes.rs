@@ -29,7 +29,7 @@ pub async fn upcoming(
         r#"SELECT f.id, f.environment, f.starts_at AS "starts_at: DateTime<Utc>",
                   f.ends_at AS "ends_at: DateTime<Utc>", f.reason, u.email AS "created_by?"
            FROM freeze_windows f LEFT JOIN users u ON u.id = f.created_by
-           WHERE f.ends_at > $1 AND ($2::text IS NULL OR lower(f.environment) = lower($2))
+           WHERE f.ends_at > $1 AND ($2::text IS NULL OR lower(trim(f.environment)) = lower(trim($2)))
            ORDER BY f.starts_at, f.id"#,
         now as _,
         environment

@@ -13,8 +13,6 @@ use crate::domain::golive::{
     step_blockers, DocItem, Freeze, GoLiveOverview, PlannedStep, RecordedStep, StartFacts,
     StepFacts, StepKind, TargetHealth,
 };
-use crate::domain::monitoring::HealthState;
-use crate::domain::monitoring_model::EnvironmentStatus;
 use crate::domain::release::{Blocker, Phase};
 use crate::domain::release_model::Release;
 use chrono::{DateTime, Utc};
@@ -49,22 +47,6 @@ pub async fn steps(
         .collect())
 }
 
-/// The target environment as the go-live rules need it.
-pub fn health_of(status: &EnvironmentStatus) -> TargetHealth {
-    let probed = status.enabled && !status.endpoints.is_empty();
-    let up = probed && status.endpoints.iter().all(|p| p.state == HealthState::Up);
-    TargetHealth {
-        environment: status.name.clone(),
-        probed,
-        up,
-        state: status.state.as_str().to_string(),
-        up_since: up
-            .then(|| status.endpoints.iter().map(|p| p.state_since).max())
-            .flatten(),
-        open_p1: status.has_open_p1(),
-    }
-}
-
 /// What the probes say about an environment now; "not probed" when it is not registered.
 pub async fn target_health(
     pool: &PgPool,
@@ -72,10 +54,18 @@ pub async fn target_health(
     environment: &str,
     now: DateTime<Utc>,
 ) -> Result<TargetHealth, ServiceError> {
-    match environments::id_by_name(pool, environment).await? {
-        Some(id) => Ok(health_of(&hub.environment(pool, id, now).await?)),
-        None => Ok(TargetHealth::unprobed(environment.trim())),
-    }
+    let Some(id) = environments::id_by_name(pool, environment).await? else {
+        return Ok(TargetHealth::unprobed(environment.trim()));
+    };
+    let status = hub.environment(pool, id, now).await?;
+    let last_p1_resolved = sqlx::query_scalar!(
+        r#"SELECT max(resolved_at) AS "at: DateTime<Utc>" FROM alerts
+           WHERE environment_id = $1 AND severity = 'p1'"#,
+        id
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(TargetHealth::of(&status, last_p1_resolved))
 }
 
 fn doc_items(snap: &Snapshot) -> Vec<DocItem<'_>> {
@@ -307,14 +297,14 @@ pub async fn record_step(
             "Start, Abschluss und Rollback haben eigene Aktionen.",
         ));
     }
-    let environment = releases::get(pool, id).await?.environment;
-    let target = target_health(pool, hub, &environment, now).await?;
     let mut tx = pool.begin().await?;
     let r = releases::lock(&mut tx, id, None).await?;
     require_steer(actor, &r)?;
     if r.phase != Phase::GoLive {
         return Ok(vec![Blocker::WrongPhase { phase: r.phase }]);
     }
+    // Judged while the release is locked, so the target cannot change under the step.
+    let target = target_health(pool, hub, &r.environment, now).await?;
     let done = steps(&mut tx, id).await?;
     let p = progress(r.strategy, &r.canary_stages, &done);
     let facts = StepFacts {
@@ -389,14 +379,14 @@ pub async fn rollback(
     let r = releases::lock(&mut tx, id, None).await?;
     match actor {
         Actor::Cli => {}
-        Actor::User(u) if r.is_captain_or_owner(u) => {}
+        Actor::User(u) if crate::domain::golive::may_roll_back(&r, u) => {}
         _ => return Err(ServiceError::Forbidden),
     }
     let blockers = rollback_blockers(r.phase, Some(&reason));
     if !blockers.is_empty() {
         return Ok(blockers);
     }
-    let mark = releases::rollback_marks(pool, &[id]).await?.remove(&id);
+    let mark = releases::rollback_mark(&mut tx, id).await?;
     let (_, by) = audit::actor_label(actor);
     let detail = json!({
         "status_page_updated": input.status_page_updated,

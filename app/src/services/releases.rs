@@ -510,6 +510,29 @@ pub async fn update(
         });
     }
     let after = merge(before.clone(), &input)?;
+    let plan_changed = (
+        &after.strategy,
+        &after.canary_stages,
+        after.canary_hold_minutes,
+        &after.environment,
+        after.window_start,
+        after.window_end,
+    ) != (
+        &before.strategy,
+        &before.canary_stages,
+        before.canary_hold_minutes,
+        &before.environment,
+        before.window_start,
+        before.window_end,
+    );
+    if plan_changed
+        && crate::domain::golive::plan_locked(before.phase, go_live_started(&mut tx, id).await?)
+    {
+        return Err(ServiceError::Conflict {
+            en: "The go-live has started: its plan (strategy, stages, hold, target, window) no longer changes.",
+            de: "Das Go-Live läuft: sein Plan (Strategie, Stufen, Haltezeit, Ziel, Fenster) ändert sich nicht mehr.",
+        });
+    }
     let captain = match &input.release_captain {
         Some(_) => Some(
             person(
@@ -895,6 +918,7 @@ pub async fn transition(
             captain_assigned: r.release_captain.is_some(),
             owner_assigned: r.product_owner.is_some(),
             staging_blockers: &staging,
+            go_live_started: go_live_started(&mut tx, id).await?,
         },
     );
     if !blockers.is_empty() {
@@ -904,6 +928,35 @@ pub async fn transition(
     let after = load(&mut tx, id).await?;
     tx.commit().await?;
     Ok((after, vec![]))
+}
+
+/// Whether the release's go-live has its first step recorded.
+pub async fn go_live_started(conn: &mut PgConnection, id: i64) -> Result<bool, ServiceError> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM go_live_steps WHERE release_id = $1) AS "e!""#,
+        id
+    )
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// The "rollback suggested" mark of one release (in the caller's transaction).
+pub async fn rollback_mark(
+    conn: &mut PgConnection,
+    id: i64,
+) -> Result<Option<crate::domain::monitoring_model::RollbackMark>, ServiceError> {
+    Ok(sqlx::query!(
+        r#"SELECT rollback_suggested_at AS "at!: DateTime<Utc>",
+                  coalesce(rollback_suggested_because, '') AS "because!"
+           FROM releases WHERE id = $1 AND rollback_suggested_at IS NOT NULL"#,
+        id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(|r| crate::domain::monitoring_model::RollbackMark {
+        at: r.at,
+        because: r.because,
+    }))
 }
 
 /// Writes a phase change with its audit row (inside the caller's transaction).

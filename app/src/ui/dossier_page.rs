@@ -80,7 +80,7 @@ fn DossierView(s: SealedDossier) -> impl IntoView {
         view! {
             <li data-role=so.role.as_str()><strong>{role}</strong>": "{decision}" · "{so.signer.clone()}" · "{berlin_display(&so.signed_at)}
                 {(!so.comment.is_empty()).then(|| view! { " — „"{so.comment.clone()}"“" })}
-                {so.stale.then(|| view! { " " <span class="badge warn">{lang.pick("stale", "veraltet")}</span> })}
+                {so.stale.then(|| view! { " " <span class="badge warn">{lang.pick("changed after signing", "nach der Freigabe geändert")}</span> })}
             </li>
         }
     }).collect_view();
@@ -138,6 +138,10 @@ fn DossierView(s: SealedDossier) -> impl IntoView {
                 <a href=format!("/api/v1/releases/{id}/dossier") data-testid="export-json" download="">{lang.pick("Download JSON", "JSON herunterladen")}</a>" · "
                 <a href=format!("/api/v1/releases/{id}/dossier?format=md&lang={code}") data-testid="export-md" download="">{lang.pick("Download Markdown", "Markdown herunterladen")}</a>
             </p>
+            <p class="muted">{lang.pick(
+                "Sealed when the release ended; documentation filed later stays on the release page.",
+                "Versiegelt, als das Release endete; später abgelegte Dokumentation steht auf der Release-Seite."
+            )}</p>
             <dl class="facts">
                 <dt>{lang.pick("Environment", "Umgebung")}</dt><dd>{r.environment.clone()}" (staging: "{r.staging_environment.clone()}")"</dd>
                 <dt>{lang.pick("Artifact / commit", "Artefakt / Commit")}</dt><dd>{r.artifact_version.clone().unwrap_or_default()}" "{r.commit_sha.clone().unwrap_or_default()}</dd>

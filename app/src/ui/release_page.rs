@@ -121,7 +121,10 @@ fn ReleaseView(p: Page, acts: Actions) -> impl IntoView {
     let captain_or_owner = me.as_ref().is_some_and(|u| r.is_captain_or_owner(u));
     let is_captain = me.as_ref().is_some_and(|u| r.is_captain(u));
     // Rolling back is for the captain and the owner while the release goes live.
-    let rollback_here = captain_or_owner && r.phase == Phase::GoLive;
+    let rollback_here = r.phase == Phase::GoLive
+        && me
+            .as_ref()
+            .is_some_and(|u| crate::domain::golive::may_roll_back(&r, u));
     let dossier = r.phase.is_final().then(|| {
         view! {
             <p><a class="button" href=format!("/releases/{id}/dossier") data-testid="dossier-link">
@@ -169,6 +172,25 @@ fn ReleaseView(p: Page, acts: Actions) -> impl IntoView {
             lang.pick("Move to Go/No-Go", "Zum Go/No-Go"),
             Some(p.staging.clone()),
         )),
+        // What was signed changed before the go-live started: decide again.
+        Phase::GoLive
+            if p.going_live
+                .as_ref()
+                .is_some_and(|g| g.progress.started.is_none())
+                && p.go_live
+                    .blockers
+                    .iter()
+                    .any(|b| matches!(b, crate::domain::release::Blocker::SignOffStale { .. })) =>
+        {
+            Some((
+                "go_no_go",
+                lang.pick(
+                    "Back to Go/No-Go to sign again",
+                    "Zurück zum Go/No-Go, neu freigeben",
+                ),
+                None,
+            ))
+        }
         _ => None,
     };
     let step = next_step.filter(|_| can_steer).map(|(to, label, gate)| {

@@ -22,7 +22,7 @@ fn healthy(since: DateTime<Utc>) -> TargetHealth {
         probed: true,
         up: true,
         state: "up".into(),
-        up_since: Some(since),
+        healthy_since: Some(since),
         open_p1: false,
     }
 }
@@ -398,4 +398,55 @@ fn time_to_restore_counts_from_the_first_sign_of_trouble() {
     // … from the mark when there is one.
     assert_eq!(restore_seconds(&steps, Some(t(20, 20))), Some(300.0));
     assert_eq!(restore_seconds(&steps[..3], None), None, "no rollback");
+}
+
+#[test]
+fn healthy_since_counts_from_the_last_p1_too() {
+    use crate::domain::monitoring::{EndpointKind, HealthState};
+    use crate::domain::monitoring_model::{EndpointStatus, EnvironmentStatus};
+    let endpoint = |kind, since| EndpointStatus {
+        kind,
+        url: String::new(),
+        state: HealthState::Up,
+        state_since: since,
+        p50_ms: None,
+        p95_ms: None,
+        p99_ms: None,
+        samples: 0,
+        error_rate_pct: None,
+        rate_503_pct: None,
+        last_checked_at: None,
+        last_ok_at: None,
+        last_status: None,
+        last_error: None,
+        uptime_24h: None,
+        uptime_7d: None,
+        uptime_30d: None,
+        sparkline: vec![],
+        component: None,
+    };
+    let mut status = EnvironmentStatus {
+        id: 1,
+        name: "prod".into(),
+        enabled: true,
+        state: HealthState::Up,
+        endpoints: vec![
+            endpoint(EndpointKind::Health, t(18, 0)),
+            endpoint(EndpointKind::Readiness, t(19, 0)),
+        ],
+        open_alerts: vec![],
+    };
+    let h = TargetHealth::of(&status, None);
+    assert!(h.probed && h.up && !h.open_p1);
+    assert_eq!(h.healthy_since, Some(t(19, 0)), "the later endpoint");
+    // A P1 that resolved during the hold starts it again.
+    assert_eq!(
+        TargetHealth::of(&status, Some(t(20, 10))).healthy_since,
+        Some(t(20, 10))
+    );
+    status.endpoints[1].state = HealthState::Down;
+    let down = TargetHealth::of(&status, None);
+    assert!(!down.up && down.healthy_since.is_none());
+    status.enabled = false;
+    assert!(!TargetHealth::of(&status, None).probed);
 }

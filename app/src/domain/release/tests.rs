@@ -316,6 +316,7 @@ fn facts(phase: Phase, blockers: &[Blocker]) -> TransitionFacts<'_> {
         captain_assigned: true,
         owner_assigned: true,
         staging_blockers: blockers,
+        go_live_started: false,
     }
 }
 
@@ -330,6 +331,7 @@ fn every_requested_transition() {
                 (Phase::Draft, Phase::StagingGate)
                     | (Phase::StagingGate, Phase::GoNoGo)
                     | (Phase::StagingGate | Phase::GoNoGo, Phase::Draft)
+                    | (Phase::GoLive, Phase::GoNoGo)
             );
             assert_eq!(allowed_clean, expected, "{from:?} -> {to:?}");
         }
@@ -337,6 +339,13 @@ fn every_requested_transition() {
     assert_eq!(
         requested_transition_blockers(Phase::GoNoGo, &facts(Phase::StagingGate, &open)),
         open.to_vec()
+    );
+    // Back from go-live to the decision only before the go-live started.
+    let mut started = facts(Phase::GoLive, &[]);
+    started.go_live_started = true;
+    assert_eq!(
+        requested_transition_blockers(Phase::GoNoGo, &started),
+        vec![Blocker::GoLiveStarted]
     );
     let mut f = facts(Phase::Draft, &[]);
     f.has_window = false;
