@@ -154,7 +154,19 @@ pub fn GoLivePanel(
         let blocked = !hard.is_empty();
         view! {
             <ul class="blockers" data-testid="start-blockers">
-                {ov.start_blockers.iter().map(|b| view! { <li>{blocker_text(lang, b)}</li> }).collect_view()}
+                {ov.start_blockers.iter().map(|b| {
+                    let text = match b {
+                        // The captain is the one who may override: say so, not "only the captain".
+                        Blocker::OutsideWindow { .. } if is_captain => lang
+                            .pick(
+                                "Outside the go-live window: you may start with a reason.",
+                                "Außerhalb des Go-Live-Fensters: Start mit Begründung möglich.",
+                            )
+                            .to_string(),
+                        _ => blocker_text(lang, b),
+                    };
+                    view! { <li>{text}</li> }
+                }).collect_view()}
             </ul>
             <ActionForm action=acts.start attr:class="stack start-form">
                 <input type="hidden" name="release_id" value=id/>
