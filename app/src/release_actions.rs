@@ -146,7 +146,7 @@ pub async fn load_release_details(id: i64) -> Result<ReleaseDetails, ServerFnErr
     let (snap, hash) = (&view.snapshot, view.content_hash.as_str());
     let going_live = match snap.release.phase {
         Phase::GoLive | Phase::Done | Phase::RolledBack => Some(
-            crate::services::golive::overview(&state.pool, &state.status, id, now)
+            crate::services::golive::overview_of(&state.pool, &state.status, snap, hash, now)
                 .await
                 .map_err(ssr::fail)?,
         ),

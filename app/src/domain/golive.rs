@@ -288,16 +288,28 @@ pub fn start_blockers(f: &StartFacts<'_>, now: DateTime<Utc>) -> Vec<Blocker> {
                 until: z.ends_at,
             }),
     );
-    if !in_window(f.window_start, f.window_end, now) {
-        let overridden = f.actor_is_captain && has_text(f.override_reason);
-        if !overridden {
-            out.push(Blocker::OutsideWindow {
-                start: f.window_start,
-                end: f.window_end,
-            });
-        }
+    let window = Blocker::OutsideWindow {
+        start: f.window_start,
+        end: f.window_end,
+    };
+    let overridden =
+        !blocks_despite_override(&window, f.actor_is_captain) && has_text(f.override_reason);
+    if !in_window(f.window_start, f.window_end, now) && !overridden {
+        out.push(window);
     }
     out
+}
+
+/// Whether `b` still blocks the start when the release captain starts with a reason: all
+/// but the window do.
+pub fn blocks_despite_override(b: &Blocker, actor_is_captain: bool) -> bool {
+    !(actor_is_captain && matches!(b, Blocker::OutsideWindow { .. }))
+}
+
+/// Whether recording `step` needs a note of what was checked by hand: the pre-checks of a
+/// target the probes do not watch.
+pub fn note_required(step: PlannedStep, target: &TargetHealth) -> bool {
+    step.kind == StepKind::PreChecks && !target.probed
 }
 
 /// Everything a step after the start is judged on.
@@ -388,7 +400,7 @@ pub fn step_blockers(
         StepKind::PreChecks => {
             // Monitoring and readiness green from the probes, backups current.
             out.extend(f.target.blockers());
-            if !f.target.probed && !has_text(f.note) {
+            if note_required(next, f.target) && !has_text(f.note) {
                 out.push(Blocker::NoteRequired {
                     environment: f.target.environment.clone(),
                 });

@@ -14,7 +14,6 @@ use crate::domain::golive::{
     StepFacts, StepKind, TargetHealth,
 };
 use crate::domain::release::{Blocker, Phase};
-use crate::domain::release_model::Release;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -104,6 +103,7 @@ fn start_facts<'a>(
 
 fn judge(
     snap: &Snapshot,
+    content_hash: &str,
     steps: Vec<RecordedStep>,
     freezes: Vec<Freeze>,
     target: TargetHealth,
@@ -111,7 +111,7 @@ fn judge(
 ) -> GoLiveOverview {
     let r = &snap.release;
     let p = progress(r.strategy, &r.canary_stages, &steps);
-    let gate = snap.go_live_gate(now).blockers;
+    let gate = snap.go_live_gate_for(content_hash, now).blockers;
     let start = start_blockers(
         &start_facts(snap, &steps, &freezes, &gate, false, None),
         now,
@@ -157,21 +157,26 @@ pub async fn overview(
     id: i64,
     now: DateTime<Utc>,
 ) -> Result<GoLiveOverview, ServiceError> {
-    let mut conn = pool.acquire().await?;
-    let snap = releases::snapshot(&mut conn, id).await?;
-    let steps = steps(&mut conn, id).await?;
-    let freezes = freezes::upcoming(&mut conn, Some(&snap.release.environment), now).await?;
-    drop(conn);
-    let target = target_health(pool, hub, &snap.release.environment, now).await?;
-    Ok(judge(&snap, steps, freezes, target, now))
+    let snap = releases::snapshot(&mut *pool.acquire().await?, id).await?;
+    overview_of(pool, hub, &snap, &snap.content_hash(), now).await
 }
 
-fn require_steer(actor: &Actor, r: &Release) -> Result<(), ServiceError> {
-    match actor {
-        Actor::Cli => Ok(()),
-        Actor::User(u) if r.may_steer(u) => Ok(()),
-        _ => Err(ServiceError::Forbidden),
-    }
+/// The overview of a release already read (the release page has it from its cache), with
+/// its [`Snapshot::content_hash`].
+pub async fn overview_of(
+    pool: &PgPool,
+    hub: &StatusHub,
+    snap: &Snapshot,
+    content_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<GoLiveOverview, ServiceError> {
+    let r = &snap.release;
+    let mut conn = pool.acquire().await?;
+    let steps = steps(&mut conn, r.id).await?;
+    let freezes = freezes::upcoming(&mut conn, Some(&r.environment), now).await?;
+    drop(conn);
+    let target = target_health(pool, hub, &r.environment, now).await?;
+    Ok(judge(snap, content_hash, steps, freezes, target, now))
 }
 
 /// Writes one step with its audit row and a new revision (inside the caller's transaction).
@@ -241,7 +246,7 @@ pub async fn start(
     let reason = note_text(override_reason)?;
     let mut tx = pool.begin().await?;
     let r = releases::lock(&mut tx, id, None).await?;
-    require_steer(actor, &r)?;
+    releases::require_steer(actor, &r)?;
     let snap = releases::snapshot(&mut tx, id).await?;
     let done = steps(&mut tx, id).await?;
     let frozen = freezes::upcoming(&mut tx, Some(&r.environment), now).await?;
@@ -299,7 +304,7 @@ pub async fn record_step(
     }
     let mut tx = pool.begin().await?;
     let r = releases::lock(&mut tx, id, None).await?;
-    require_steer(actor, &r)?;
+    releases::require_steer(actor, &r)?;
     if r.phase != Phase::GoLive {
         return Ok(vec![Blocker::WrongPhase { phase: r.phase }]);
     }
@@ -335,7 +340,7 @@ pub async fn complete(
 ) -> Result<Vec<Blocker>, ServiceError> {
     let mut tx = pool.begin().await?;
     let r = releases::lock(&mut tx, id, None).await?;
-    require_steer(actor, &r)?;
+    releases::require_steer(actor, &r)?;
     if r.phase != Phase::GoLive {
         return Ok(vec![Blocker::WrongPhase { phase: r.phase }]);
     }

@@ -48,6 +48,15 @@ pub fn require_worker(actor: &Actor) -> Result<(), ServiceError> {
     }
 }
 
+/// Who may move this release along (phases, go-live steps): its captain or an admin.
+pub fn require_steer(actor: &Actor, r: &Release) -> Result<(), ServiceError> {
+    match actor {
+        Actor::Cli | Actor::Probes => Ok(()),
+        Actor::User(u) if r.may_steer(u) => Ok(()),
+        Actor::User(_) => Err(ServiceError::Forbidden),
+    }
+}
+
 /// The fields of a release as entered; on create the required ones must be there.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -902,11 +911,7 @@ pub async fn transition(
 ) -> Result<(Release, Vec<Blocker>), ServiceError> {
     let mut tx = pool.begin().await?;
     let r = lock(&mut tx, id, expected_revision).await?;
-    match actor {
-        Actor::Cli | Actor::Probes => {}
-        Actor::User(u) if r.may_steer(u) => {}
-        Actor::User(_) => return Err(ServiceError::Forbidden),
-    }
+    require_steer(actor, &r)?;
     let items = checklist(&mut tx, id).await?;
     let issues = known_issues(&mut tx, id).await?;
     let staging = staging_gate_blockers(&gate_items(&items), &gate_issues(&issues));

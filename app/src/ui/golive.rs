@@ -4,7 +4,9 @@
 
 use super::releases::{blocker_text, browser_clock, step_label};
 use super::use_lang;
-use crate::domain::golive::{step_label_key, GoLiveOverview, StepKind, TargetHealth};
+use crate::domain::golive::{
+    blocks_despite_override, note_required, step_label_key, GoLiveOverview, StepKind, TargetHealth,
+};
 use crate::domain::release::{Blocker, Phase};
 use crate::domain::release_model::Release;
 use crate::domain::time::berlin_display;
@@ -148,7 +150,7 @@ pub fn GoLivePanel(
         let hard: Vec<Blocker> = ov
             .start_blockers
             .iter()
-            .filter(|b| !(is_captain && matches!(b, Blocker::OutsideWindow { .. })))
+            .filter(|b| blocks_despite_override(b, is_captain))
             .cloned()
             .collect();
         let blocked = !hard.is_empty();
@@ -236,7 +238,7 @@ pub fn GoLivePanel(
             let t = now.get();
             blockers.iter().any(|b| !matches!(b, Blocker::HoldRunning { until } if *until <= t))
         };
-        let needs_note = p.kind == StepKind::PreChecks && !ov.target.probed;
+        let needs_note = note_required(p, &ov.target);
         view! {
             <ul class="blockers" data-testid="step-blockers">
                 {list.iter().map(|b| view! { <li>{blocker_text(lang, b)}</li> }).collect_view()}
