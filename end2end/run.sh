@@ -43,5 +43,15 @@ $up || { echo "end2end: no free port for the server:" >&2; cat "$log" >&2; exit 
 cd "$here"
 status=0
 SHIPGATE_BIN="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")" E2E_BASE_URL="http://127.0.0.1:$port" npx playwright test || status=$?
+# Every page ran under its Content-Security-Policy; the browser reports what it blocked to
+# /csp-report, which the server logs. A report here is a page that breaks its own policy.
+violations="$(grep -c "CSP violation reported" "$log" || true)"
+if [[ "$violations" != 0 ]]; then
+  echo "end2end: the browser reported $violations CSP violation(s):" >&2
+  grep "CSP violation reported" "$log" | head -n 20 >&2
+  status=1
+else
+  echo "end2end: 0 CSP violations reported"
+fi
 if [[ $status != 0 ]]; then echo "end2end: server log in $log" >&2; tail -n 40 "$log" >&2; fi
 exit $status

@@ -2,6 +2,7 @@
 //! turn its error into a message in the caller's language.
 
 use crate::domain::account::{IssuedToken, TokenInfo, UserRecord};
+use crate::domain::release_model::AuditRow;
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -34,11 +35,34 @@ pub(crate) mod ssr_support {
         parts()
             .and_then(|p| p.extensions.get::<CurrentUser>().cloned())
             .ok_or_else(|| {
-                ServerFnError::new(lang().pick(
-                    "Your session has ended. Please sign in again.",
-                    "Ihre Sitzung ist abgelaufen. Bitte erneut anmelden.",
-                ))
+                refuse(
+                    http::StatusCode::UNAUTHORIZED,
+                    lang().pick(
+                        "Your session has ended. Please sign in again.",
+                        "Ihre Sitzung ist abgelaufen. Bitte erneut anmelden.",
+                    ),
+                )
             })
+    }
+
+    /// A refusal answered with its own status (never 500), as the REST API answers it.
+    /// Refusals are the user's business, not the operator's: logged at debug only.
+    pub fn refuse(status: http::StatusCode, message: impl Into<String>) -> ServerFnError {
+        let message = message.into();
+        if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+            resp.set_status(status);
+        }
+        tracing::debug!(status = status.as_u16(), %message, "server function refused");
+        ServerFnError::new(message)
+    }
+
+    /// An argument the browser sent that names no known value (a phase, a role, ...).
+    pub fn unknown(field: &'static str) -> ServerFnError {
+        fail(ServiceError::invalid(
+            field,
+            "This value is not one of the allowed ones.",
+            "Dieser Wert ist nicht zulässig.",
+        ))
     }
 
     /// For what only the person at the keyboard may do (password, new tokens): a stolen
@@ -46,10 +70,13 @@ pub(crate) mod ssr_support {
     pub fn session_user() -> Result<CurrentUser, ServerFnError> {
         let me = current_user()?;
         if me.via != crate::auth::Credential::Session {
-            return Err(ServerFnError::new(lang().pick(
-                "This needs a signed-in browser session; API tokens cannot do it.",
-                "Dafür ist eine angemeldete Browser-Sitzung nötig; API-Tokens können das nicht.",
-            )));
+            return Err(refuse(
+                http::StatusCode::FORBIDDEN,
+                lang().pick(
+                    "This needs a signed-in browser session; API tokens cannot do it.",
+                    "Dafür ist eine angemeldete Browser-Sitzung nötig; API-Tokens können das nicht.",
+                ),
+            ));
         }
         Ok(me)
     }
@@ -74,18 +101,20 @@ pub(crate) mod ssr_support {
     }
 
     pub fn fail(e: ServiceError) -> ServerFnError {
-        if e.is_internal() {
+        let status = e.status();
+        if status.is_server_error() {
             tracing::error!(error = %e, "server function failed");
         }
         let lang = lang();
         let message = e.user_message(lang);
-        match &e {
+        let message = match &e {
             ServiceError::Invalid { field, .. } => match crate::i18n::field_label(lang, field) {
-                Some(label) => ServerFnError::new(format!("{label}: {message}")),
-                None => ServerFnError::new(message),
+                Some(label) => format!("{label}: {message}"),
+                None => message,
             },
-            _ => ServerFnError::new(message),
-        }
+            _ => message,
+        };
+        refuse(status, message)
     }
 }
 
@@ -243,6 +272,40 @@ pub async fn set_user_disabled(user_id: i64, disabled: bool) -> Result<UserRecor
     )
     .await
     .map_err(ssr::fail)
+}
+
+/// A page of the whole audit trail for the admin page: rows newest first, and the cursor for
+/// the next, older page. The filters arrive as the page's query string has them; the service
+/// reads them exactly as it reads the API's.
+#[server]
+pub async fn audit_trail(
+    actor: String,
+    action: String,
+    since: String,
+    until: String,
+    before: String,
+) -> Result<(Vec<AuditRow>, Option<i64>), ServerFnError> {
+    use crate::services::audit::{trail, TrailQuery};
+    let me = ssr::actor()?;
+    let query = TrailQuery::from_params(|k| {
+        match k {
+            "actor" => Some(&actor),
+            "action" => Some(&action),
+            "since" => Some(&since),
+            "until" => Some(&until),
+            "before" => Some(&before),
+            _ => None,
+        }
+        .cloned()
+    })
+    .map_err(ssr::fail)?;
+    let page = trail(&ssr::state().pool, &me, &query)
+        .await
+        .map_err(ssr::fail)?;
+    Ok((
+        page.entries.into_iter().map(|e| e.row).collect(),
+        page.next_before,
+    ))
 }
 
 /// Maps the five role checkboxes, in `Role::ALL` order, to role names.

@@ -2,7 +2,7 @@
 //! Uploads and downloads stream through the REST API (`/api/v1/…/evidence`).
 
 use crate::domain::evidence::Evidence;
-use crate::domain::logs::{Level, LogHit, LogLine};
+use crate::domain::logs::{Level, LogHit, LogLine, Unviewable};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -20,7 +20,8 @@ pub const LOG_MAX_HITS: usize = 200;
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct LogPage {
     pub evidence: Evidence,
-    pub viewable: bool,
+    /// Why the log is not shown, if it is not (and then there are no lines).
+    pub unviewable: Option<Unviewable>,
     pub total_lines: u64,
     pub from: u64,
     pub lines: Vec<LogLine>,
@@ -64,21 +65,26 @@ pub async fn load_log_page(
         .await
         .map_err(ssr::fail)?;
     let query: String = query.trim().chars().take(200).collect();
-    let source = logs::text_source(&state.storage, &e, &key)
+    let source = state
+        .log_indexes
+        .text_source(&state.storage, &e, &key)
         .await
         .map_err(ssr::fail)?;
-    let Some(source) = source else {
-        return Ok(LogPage {
-            evidence: e,
-            viewable: false,
-            total_lines: 0,
-            from: 0,
-            lines: Vec::new(),
-            marks: Vec::new(),
-            query,
-            hits: Vec::new(),
-            more_hits: false,
-        });
+    let source = match source {
+        Ok(source) => source,
+        Err(why) => {
+            return Ok(LogPage {
+                evidence: e,
+                unviewable: Some(why),
+                total_lines: 0,
+                from: 0,
+                lines: Vec::new(),
+                marks: Vec::new(),
+                query,
+                hits: Vec::new(),
+                more_hits: false,
+            })
+        }
     };
     let ix = state
         .log_indexes
@@ -98,7 +104,7 @@ pub async fn load_log_page(
     };
     Ok(LogPage {
         evidence: e,
-        viewable: true,
+        unviewable: None,
         total_lines: ix.total_lines,
         from,
         lines,

@@ -21,11 +21,14 @@ mod ssr {
             .iter()
             .map(|b| crate::ui::releases::blocker_text(lang, b))
             .collect();
-        Err(ServerFnError::new(format!(
-            "{} {}",
-            lang.pick("Not yet:", "Noch nicht:"),
-            why.join("; ")
-        )))
+        Err(refuse(
+            http::StatusCode::CONFLICT,
+            format!(
+                "{} {}",
+                lang.pick("Not yet:", "Noch nicht:"),
+                why.join("; ")
+            ),
+        ))
     }
 }
 
@@ -57,7 +60,7 @@ pub async fn record_go_live_step(
     use crate::domain::golive::StepKind;
     let actor = ssr::actor()?;
     let state = ssr::state();
-    let kind = StepKind::parse(&step).ok_or_else(|| ServerFnError::new("unknown step"))?;
+    let kind = StepKind::parse(&step).ok_or_else(|| ssr::unknown("step"))?;
     let blockers = crate::services::golive::record_step(
         &state.pool,
         &state.status,

@@ -92,8 +92,9 @@ pub async fn create_environment(
             "Bitte einen Header pro Zeile als Name: Wert schreiben.",
         ))
     })?;
+    let state = ssr::state();
     environments::create(
-        &ssr::state().pool,
+        &state.pool,
         &actor,
         EnvironmentInput {
             name: Some(name),
@@ -109,6 +110,7 @@ pub async fn create_environment(
             readiness_component: Some(text(&readiness_component)),
             ..Default::default()
         },
+        state.status.settings().targets,
     )
     .await
     .map_err(ssr::fail)?;

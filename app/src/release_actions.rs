@@ -247,7 +247,7 @@ pub async fn settle_known_issue(
 pub async fn request_phase(release_id: i64, to: String) -> Result<(), ServerFnError> {
     use crate::services::{releases, ServiceError};
     let actor = ssr::actor()?;
-    let to = Phase::parse(&to).ok_or_else(|| ServerFnError::new("unknown phase"))?;
+    let to = Phase::parse(&to).ok_or_else(|| ssr::unknown("phase"))?;
     let (_, blockers) = releases::transition(&ssr::state().pool, &actor, release_id, to, None)
         .await
         .map_err(ssr::fail)?;
@@ -269,9 +269,8 @@ pub async fn sign(
 ) -> Result<(), ServerFnError> {
     use crate::domain::release::{Decision, SignerRole};
     let me = ssr::current_user()?;
-    let role = SignerRole::parse(&role).ok_or_else(|| ServerFnError::new("unknown role"))?;
-    let decision =
-        Decision::parse(&decision).ok_or_else(|| ServerFnError::new("unknown decision"))?;
+    let role = SignerRole::parse(&role).ok_or_else(|| ssr::unknown("role"))?;
+    let decision = Decision::parse(&decision).ok_or_else(|| ssr::unknown("decision"))?;
     crate::services::signoffs::sign_off(
         &ssr::state().pool,
         &me,
@@ -371,7 +370,7 @@ pub async fn edit_template_item(id: i64, op: String) -> Result<(), ServerFnError
         "evidence_on" => change(&pool, &actor, id, c(None, Some(true))).await,
         "evidence_off" => change(&pool, &actor, id, c(None, Some(false))).await,
         "remove" => remove(&pool, &actor, id).await,
-        _ => return Err(ServerFnError::new("unknown operation")),
+        _ => return Err(ssr::unknown("op")),
     }
     .map_err(ssr::fail)
 }

@@ -5,7 +5,7 @@ use crate::startup::{self, Application};
 use crate::{telemetry, MIGRATOR};
 use anyhow::Context;
 use app::services::accounts::{self, NewUser};
-use app::services::{tokens, Actor};
+use app::services::{audit, tokens, Actor};
 use clap::{Parser, Subcommand};
 use sqlx::migrate::MigrateDatabase;
 use sqlx::{PgPool, Postgres};
@@ -75,7 +75,16 @@ pub enum EvidenceCommand {
 #[derive(Subcommand, Debug)]
 pub enum AuditCommand {
     /// Recompute the hash chain; exit 0 when intact, else name the first broken row.
-    Verify,
+    /// With --head, also prove that the chain still holds a head written down earlier.
+    Verify {
+        /// A head as `shipgate audit head` printed it (ID:HASH). Whoever owns the database
+        /// can rewrite the log and re-chain it; they cannot make an old head match again.
+        #[arg(long, value_name = "ID:HASH")]
+        head: Option<String>,
+    },
+    /// Print the chain's newest row as ID:HASH, one line, to keep outside the database
+    /// (a ticket, a CI artifact) for a later `audit verify --head`.
+    Head,
 }
 
 #[derive(Subcommand, Debug)]
@@ -228,20 +237,26 @@ async fn run_inner(cli: Cli) -> anyhow::Result<()> {
             crate::demo::seed(&pool).await?;
         }
         Command::Audit {
-            command: AuditCommand::Verify,
+            command: AuditCommand::Verify { head },
+        } => {
+            // A head that cannot be read is refused before the database is asked anything.
+            let anchor = head
+                .as_deref()
+                .map(str::parse::<audit::Anchor>)
+                .transpose()
+                .map_err(anyhow::Error::msg)?;
+            let pool = connect(&database_url).await?;
+            verify_audit(&pool, anchor.as_ref()).await?;
+        }
+        Command::Audit {
+            command: AuditCommand::Head,
         } => {
             let pool = connect(&database_url).await?;
-            let check = app::services::audit::verify(&pool)
+            let head = audit::latest(&pool)
                 .await
-                .map_err(|e| anyhow::anyhow!(e.to_string()))?;
-            match check {
-                app::services::audit::ChainCheck::Intact { rows } => {
-                    println!("audit log intact: {rows} rows");
-                }
-                app::services::audit::ChainCheck::Broken { first_bad_id } => {
-                    anyhow::bail!("audit log broken: first bad row is id {first_bad_id}");
-                }
-            }
+                .map_err(|e| anyhow::anyhow!(e.to_string()))?
+                .context("the audit log is empty: there is no head to keep yet")?;
+            println!("{head}");
         }
         Command::Evidence {
             command: EvidenceCommand::Verify,
@@ -293,13 +308,53 @@ async fn run_inner(cli: Cli) -> anyhow::Result<()> {
             let user = accounts::find_by_email(&pool, &email)
                 .await
                 .map_err(|_| anyhow::anyhow!("no account with email {email}"))?;
-            let issued = tokens::issue(&pool, user.id, &name)
+            let issued = tokens::issue_for(&pool, &Actor::Cli, user.id, &name)
                 .await
                 .map_err(|e| anyhow::anyhow!(e.user_message(app::i18n::Lang::En)))?;
             println!("{}", issued.secret);
         }
     }
     Ok(())
+}
+
+/// `shipgate audit verify [--head ID:HASH]`: the chain recomputes, and the kept head is
+/// still in it with the same hash. Only both together show that history was not rewritten.
+async fn verify_audit(pool: &PgPool, anchor: Option<&audit::Anchor>) -> anyhow::Result<()> {
+    let rows = match audit::verify(pool)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.to_string()))?
+    {
+        audit::ChainCheck::Intact { rows } => rows,
+        audit::ChainCheck::Broken { first_bad_id } => {
+            anyhow::bail!("audit log broken: first bad row is id {first_bad_id}");
+        }
+    };
+    let Some(anchor) = anchor else {
+        println!("audit log intact: {rows} rows");
+        return Ok(());
+    };
+    match audit::check_anchor(pool, anchor)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.to_string()))?
+    {
+        audit::AnchorCheck::Holds => {
+            println!(
+                "audit log intact: {rows} rows, and head {} is still in the chain",
+                anchor.id
+            );
+            Ok(())
+        }
+        audit::AnchorCheck::Missing => anyhow::bail!(
+            "audit head {} is MISSING: the log has no row {}; it was cut or rebuilt since the head was kept",
+            anchor,
+            anchor.id
+        ),
+        audit::AnchorCheck::Differs { stored } => anyhow::bail!(
+            "audit head {} DIFFERS: row {} now has hash {stored}; the log was rewritten and re-chained since the head was kept",
+            anchor,
+            anchor.id
+        ),
+    }
 }
 
 async fn connect(database_url: &str) -> anyhow::Result<PgPool> {

@@ -75,6 +75,14 @@ pub struct ProbeSettings {
     /// The first retry of a failed webhook delivery waits this long, then doubling
     /// (`WEBHOOK_RETRY_BASE_MS`, default 5000).
     pub webhook_retry_base: Duration,
+    /// Probes (and webhooks) may reach link-local and cloud metadata addresses
+    /// (`PROBE_ALLOW_LINK_LOCAL=true`; default false).
+    pub allow_link_local: bool,
+    /// How often an open status stream checks its viewer's session or token again
+    /// (30 s; tests shorten it).
+    pub status_stream_recheck: Duration,
+    /// Status streams one user may hold open at once (5).
+    pub status_streams_per_user: usize,
 }
 
 impl Default for ProbeSettings {
@@ -93,6 +101,9 @@ impl Default for ProbeSettings {
             rollup_retention_days: 400,
             evaluate_every: Duration::from_millis(2000),
             webhook_retry_base: Duration::from_millis(5000),
+            allow_link_local: false,
+            status_stream_recheck: app::services::status::STREAM_RECHECK,
+            status_streams_per_user: app::services::status::STREAMS_PER_USER,
         }
     }
 }
@@ -228,6 +239,16 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             Some("off") => false,
             Some(v) => return Err(err("PROBES", format!("`{v}` is not one of on, off"))),
         };
+        let allow_link_local = match self.get("PROBE_ALLOW_LINK_LOCAL").as_deref().map(str::trim) {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(v) => {
+                return Err(err(
+                    "PROBE_ALLOW_LINK_LOCAL",
+                    format!("`{v}` is not one of true, false"),
+                ))
+            }
+        };
         Ok(ProbeSettings {
             enabled,
             replica: self
@@ -249,6 +270,9 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
                 5000,
                 1..=3_600_000,
             )?),
+            allow_link_local,
+            status_stream_recheck: d.status_stream_recheck,
+            status_streams_per_user: d.status_streams_per_user,
         })
     }
 
@@ -432,6 +456,19 @@ mod tests {
             assert!(e.to_string().contains(var));
             assert!(!e.to_string().contains('\n'));
         }
+    }
+
+    #[test]
+    fn link_local_probes_are_off_unless_switched_on() {
+        assert!(!env(&[DB]).settings().unwrap().probes.allow_link_local);
+        let on = env(&[DB, ("PROBE_ALLOW_LINK_LOCAL", "true")])
+            .settings()
+            .unwrap();
+        assert!(on.probes.allow_link_local);
+        let e = env(&[DB, ("PROBE_ALLOW_LINK_LOCAL", "yes")])
+            .settings()
+            .unwrap_err();
+        assert_eq!(e.var, "PROBE_ALLOW_LINK_LOCAL");
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod health;
 pub mod middleware;
 pub mod prober;
+pub mod security;
 pub mod session_cache;
 pub mod startup;
 pub mod telemetry;

@@ -198,15 +198,19 @@ pub async fn reuse_release_pages(
         lang: app::i18n::request_lang(req.headers()).code(),
     };
     if let Some(page) = state.rendered_pages.get(&key) {
-        let mut resp = Response::new(axum::body::Body::from(page.body.clone()));
+        let mut headers = header::HeaderMap::new();
         for (name, value) in &page.headers {
             if let (Ok(n), Ok(v)) = (
                 header::HeaderName::from_bytes(name.as_bytes()),
                 header::HeaderValue::from_bytes(value),
             ) {
-                resp.headers_mut().append(n, v);
+                headers.append(n, v);
             }
         }
+        let body =
+            crate::security::renonce(&mut headers, &page.body).unwrap_or_else(|| page.body.clone());
+        let mut resp = Response::new(axum::body::Body::from(body));
+        *resp.headers_mut() = headers;
         return resp;
     }
     let resp = next.run(req).await;
@@ -228,5 +232,30 @@ pub async fn reuse_release_pages(
             body: bytes.clone(),
         },
     );
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+/// A server function whose arguments cannot be read (a missing field, a number that is
+/// not one) is answered by Leptos with 500, as if Shipgate had failed. It is the caller's
+/// mistake: 400, with the same text.
+pub async fn server_fn_bad_arguments(req: Request, next: Next) -> Response {
+    let is_server_fn = req.method() == Method::POST
+        && req.uri().path().starts_with("/api/")
+        && !req.uri().path().starts_with("/api/v1/");
+    let resp = next.run(req).await;
+    if !is_server_fn || resp.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if [b"Args|".as_slice(), b"Deserialization|", b"MissingArg|"]
+        .iter()
+        .any(|p| bytes.starts_with(p))
+    {
+        parts.status = StatusCode::BAD_REQUEST;
+        tracing::debug!("server function called with unreadable arguments");
+    }
     Response::from_parts(parts, axum::body::Body::from(bytes))
 }

@@ -4,14 +4,16 @@
 //! status channel so every replica's viewers see the same snapshot.
 
 use crate::config::ProbeSettings;
+use app::domain::monitoring::{quote_response, TargetPolicy};
 use app::services::probe_evidence;
 use app::services::probes::{self, DueProbe, ProbeResult};
-use app::services::status::Changed;
+use app::services::status::{Changed, HubSettings};
 use app::services::{alerts, environments::STATUS_CHANNEL};
 use app::state::AppState;
 use chrono::Utc;
 use futures_util::FutureExt;
 use sqlx::postgres::PgListener;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, Semaphore};
@@ -31,16 +33,96 @@ const BATCH_MAX: usize = 2000;
 const STATUS_FALLBACK: Duration = Duration::from_secs(10);
 
 /// The one HTTP client every probe shares: no redirects followed, no cookies, no proxy
-/// surprises.
-pub fn probe_client() -> reqwest::Client {
+/// (a proxy would resolve names where the address rule cannot see them), and names that
+/// resolve to addresses `targets` refuses are not connected to.
+pub fn probe_client(targets: TargetPolicy) -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .dns_resolver(Arc::new(GuardedResolver { targets }))
         .connect_timeout(Duration::from_secs(5))
         .tcp_nodelay(true)
         .pool_idle_timeout(Duration::from_secs(60))
         .user_agent(concat!("Shipgate-Probe/", env!("CARGO_PKG_VERSION")))
         .build()
         .expect("the probe client builds")
+}
+
+/// A probe refused because of where it would have gone.
+#[derive(Debug)]
+struct Refused(String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// The short error a refused probe records; `name` when a name led to the address.
+fn refusal(name: Option<&str>, ip: IpAddr) -> Refused {
+    let rule = "a link-local or cloud metadata address; probes there are refused \
+                (PROBE_ALLOW_LINK_LOCAL)";
+    Refused(match name {
+        Some(name) => format!("{name} resolves to {ip}, {rule}"),
+        None => format!("{ip} is {rule}"),
+    })
+}
+
+/// The system's resolver, with the address rule applied to its answers. Any refused
+/// address among them refuses the name: a name that sometimes points at the metadata
+/// service is not a probe target.
+struct GuardedResolver {
+    targets: TargetPolicy,
+}
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        Box::pin(resolve_guarded(name.as_str().to_string(), self.targets))
+    }
+}
+
+async fn resolve_guarded(
+    host: String,
+    targets: TargetPolicy,
+) -> Result<reqwest::dns::Addrs, Box<dyn std::error::Error + Send + Sync>> {
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+    if let Some(bad) = addrs.iter().find(|a| !targets.allows(a.ip())) {
+        return Err(Box::new(refusal(Some(&host), bad.ip())));
+    }
+    Ok(Box::new(addrs.into_iter()))
+}
+
+/// Why a URL that names its address literally may not be requested (names are checked
+/// when resolved, see [`GuardedResolver`]).
+fn refused_literal(url: &str, targets: TargetPolicy) -> Option<String> {
+    let url = reqwest::Url::parse(url).ok()?;
+    let host = url.host_str()?;
+    let ip: IpAddr = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()?;
+    (!targets.allows(ip)).then(|| refusal(None, ip).0)
+}
+
+/// The address rule's refusal somewhere in an error's causes, if that is what it was.
+fn refused_in(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(r) = err.downcast_ref::<Refused>() {
+            return Some(r.0.clone());
+        }
+        cur = err.source();
+    }
+    None
+}
+
+fn targets(settings: &ProbeSettings) -> TargetPolicy {
+    TargetPolicy {
+        allow_link_local: settings.allow_link_local,
+    }
 }
 
 /// Starts the background tasks; the status refresher always, the rest unless probes are
@@ -55,12 +137,18 @@ pub fn spawn(state: &AppState, settings: &ProbeSettings) -> Vec<JoinHandle<()>> 
         pool,
         ..state.clone()
     };
+    // Requests check environments and stream viewers against the same settings.
+    state.status.configure(HubSettings {
+        targets: targets(settings),
+        stream_recheck: settings.status_stream_recheck,
+        streams_per_user: settings.status_streams_per_user,
+    });
     let mut tasks = vec![tokio::spawn(refresh_status(state.clone()))];
     if !settings.enabled {
         return tasks;
     }
     let (to_writer, results) = mpsc::channel::<ProbeResult>(65_536);
-    let client = probe_client();
+    let client = probe_client(targets(settings));
     tasks.push(tokio::spawn(write_results(
         state.pool.clone(),
         settings.replica.clone(),
@@ -88,6 +176,7 @@ async fn schedule(
     to_writer: mpsc::Sender<ProbeResult>,
 ) {
     let permits = Arc::new(Semaphore::new(settings.concurrency));
+    let targets = targets(&settings);
     loop {
         let claimed = match probes::claim_due(
             &pool,
@@ -114,7 +203,7 @@ async fn schedule(
                 let Ok(_permit) = permits.acquire_owned().await else {
                     return;
                 };
-                let result = probe(&client, &due).await;
+                let result = probe(&client, &due, targets).await;
                 let _ = to_writer.send(result).await;
             });
         }
@@ -125,12 +214,16 @@ async fn schedule(
 }
 
 /// Probes one endpoint. Whatever happens — refused, hanging, trickling, endless, a
-/// redirect, bad TLS — the result is back within the endpoint's timeout.
-pub async fn probe(client: &reqwest::Client, due: &DueProbe) -> ProbeResult {
+/// redirect, bad TLS — the result is back within the endpoint's timeout. An address
+/// `targets` refuses is not asked at all.
+pub async fn probe(client: &reqwest::Client, due: &DueProbe, targets: TargetPolicy) -> ProbeResult {
     let started_at = Utc::now();
     let clock = Instant::now();
     let timeout = Duration::from_millis(due.timeout_ms.max(1) as u64);
-    let answer = tokio::time::timeout(timeout, fetch(client, due)).await;
+    let answer = match refused_literal(&due.url, targets) {
+        Some(why) => Ok(Err((None, why))),
+        None => tokio::time::timeout(timeout, fetch(client, due)).await,
+    };
     let latency_ms = clock.elapsed().as_millis().min(i32::MAX as u128) as i32;
     let (status, verdict) = match answer {
         Err(_) => (
@@ -160,7 +253,10 @@ async fn fetch(client: &reqwest::Client, due: &DueProbe) -> Fetched {
     for (name, value) in &due.headers {
         req = req.header(name.as_str(), value.as_str());
     }
-    let mut resp = req.send().await.map_err(|e| (None, describe(&e)))?;
+    let mut resp = req
+        .send()
+        .await
+        .map_err(|e| (None, refused_in(&e).unwrap_or_else(|| describe(&e))))?;
     let status = resp.status();
     if status.is_redirection() {
         let to = resp
@@ -172,8 +268,9 @@ async fn fetch(client: &reqwest::Client, due: &DueProbe) -> Fetched {
         return Err((
             Some(status.as_u16() as i32),
             format!(
-                "redirect ({}) to {to}; redirects are not followed",
-                status.as_u16()
+                "redirect ({}) to {}; redirects are not followed",
+                status.as_u16(),
+                quote_response(&to)
             ),
         ));
     }
@@ -240,10 +337,21 @@ fn judge(due: &DueProbe, status: u16, body: &[u8], truncated: bool) -> Result<()
         }
         let doc: serde_json::Value =
             serde_json::from_str(text).map_err(|e| format!("the body is not JSON: {e}"))?;
+        // The empty pointer is the whole document: quote it, never copy it.
+        let at = if pointer.is_empty() {
+            "document"
+        } else {
+            pointer.as_str()
+        };
         match doc.pointer(pointer) {
             Some(v) if v == expected => {}
-            Some(v) => return Err(format!("JSON {pointer} is {v}, expected {expected}")),
-            None => return Err(format!("JSON {pointer} is missing")),
+            Some(v) => {
+                return Err(format!(
+                    "JSON {at} is {}, expected {expected}",
+                    quote_response(&v.to_string())
+                ))
+            }
+            None => return Err(format!("JSON {at} is missing")),
         }
     }
     Ok(())
@@ -329,6 +437,7 @@ async fn evaluate(state: AppState, settings: ProbeSettings) {
 
 async fn deliver(pool: sqlx::PgPool, settings: ProbeSettings, client: reqwest::Client) {
     let base_ms = settings.webhook_retry_base.as_millis() as u64;
+    let targets = targets(&settings);
     loop {
         let due = alerts::claim_deliveries(&pool, 20)
             .await
@@ -341,17 +450,9 @@ async fn deliver(pool: sqlx::PgPool, settings: ProbeSettings, client: reqwest::C
         futures_util::future::join_all(due.into_iter().map(|d| {
             let (client, pool) = (client.clone(), pool.clone());
             async move {
-                let outcome = match client
-                    .post(&d.url)
-                    .timeout(Duration::from_secs(10))
-                    .json(&alerts::body_for(&d.format, &d.payload))
-                    .send()
-                    .await
-                {
-                    Ok(r) if r.status().is_success() => Ok(()),
-                    Ok(r) => Err(format!("answered {}", r.status())),
-                    // The URL may carry a token: errors name the failure, not the URL.
-                    Err(e) => Err(describe(&e.without_url())),
+                let outcome = match refused_literal(&d.url, targets) {
+                    Some(why) => Err(why),
+                    None => send_hook(&client, &d).await,
                 };
                 if let Err(e) = &outcome {
                     tracing::warn!(delivery = d.id, attempt = d.attempts, error = %e, "webhook delivery failed");
@@ -365,6 +466,22 @@ async fn deliver(pool: sqlx::PgPool, settings: ProbeSettings, client: reqwest::C
         if idle {
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
+    }
+}
+
+/// One try of a webhook delivery.
+async fn send_hook(client: &reqwest::Client, d: &alerts::DueDelivery) -> Result<(), String> {
+    match client
+        .post(&d.url)
+        .timeout(Duration::from_secs(10))
+        .json(&alerts::body_for(&d.format, &d.payload))
+        .send()
+        .await
+    {
+        Ok(r) if r.status().is_success() => Ok(()),
+        Ok(r) => Err(format!("answered {}", r.status())),
+        // The URL may carry a token: errors name the failure, not the URL.
+        Err(e) => Err(refused_in(&e).unwrap_or_else(|| describe(&e.without_url()))),
     }
 }
 
@@ -430,5 +547,77 @@ async fn refresh_status(state: AppState) {
                 Err(_) => rebuild(&state, Changed::Everything).await,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::domain::monitoring::EndpointKind;
+
+    fn due(url: &str) -> DueProbe {
+        DueProbe {
+            endpoint_id: 1,
+            environment_id: 1,
+            kind: EndpointKind::Health,
+            scheduled_at: Utc::now(),
+            url: url.into(),
+            timeout_ms: 3000,
+            expected_status: 200,
+            body_contains: None,
+            json_pointer: None,
+            json_equals: None,
+            headers: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn names_resolving_to_link_local_addresses_are_refused() {
+        let refuse = TargetPolicy::default();
+        let e = resolve_guarded("169.254.169.254".into(), refuse)
+            .await
+            .err()
+            .expect("refused");
+        assert!(e.to_string().contains("link-local"), "{e}");
+        assert!(resolve_guarded("fe80::1".into(), refuse).await.is_err());
+        let allow = TargetPolicy {
+            allow_link_local: true,
+        };
+        assert!(resolve_guarded("169.254.169.254".into(), allow)
+            .await
+            .is_ok());
+        assert!(resolve_guarded("127.0.0.1".into(), refuse).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_literal_link_local_url_is_refused_without_connecting() {
+        let refuse = TargetPolicy::default();
+        let clock = Instant::now();
+        let r = probe(
+            &probe_client(refuse),
+            &due("http://169.254.169.254/latest/meta-data"),
+            refuse,
+        )
+        .await;
+        assert!(!r.ok);
+        assert_eq!(r.status, None);
+        let e = r.error.unwrap_or_default();
+        assert!(e.contains("link-local") && e.len() < 200, "{e}");
+        assert!(clock.elapsed() < Duration::from_secs(1));
+        assert!(refused_literal("http://[fd00:ec2::254]/", refuse).is_some());
+        assert!(refused_literal("http://2852039166/", refuse).is_some());
+        assert!(refused_literal("http://127.0.0.1:8080/", refuse).is_none());
+    }
+
+    #[test]
+    fn an_empty_json_pointer_quotes_the_body_briefly() {
+        let mut d = due("http://127.0.0.1/");
+        d.json_pointer = Some(String::new());
+        d.json_equals = Some(serde_json::json!("ok"));
+        let body =
+            serde_json::to_vec(&serde_json::json!({ "secret": "s".repeat(50_000) })).expect("json");
+        let e = judge(&d, 200, &body, false).unwrap_err();
+        assert!(e.chars().count() < 300, "{} chars", e.chars().count());
+        assert!(e.contains("JSON document is"), "{e}");
     }
 }

@@ -22,8 +22,7 @@ use std::time::Duration;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_sessions::cookie::SameSite;
-use tower_sessions::{CachingSessionStore, Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::PostgresStore;
+use tower_sessions::{Expiry, SessionManagerLayer};
 use tracing::Level;
 
 /// Requests larger than this are refused (413) everywhere, server functions included.
@@ -73,10 +72,7 @@ pub fn state(settings: &Settings, pool: PgPool) -> anyhow::Result<AppState> {
 
 pub fn router(state: AppState, public_base_url: String) -> Router {
     let routes = generate_route_list(App);
-    let store = CachingSessionStore::new(
-        crate::session_cache::MemoryCache::default(),
-        PostgresStore::new(state.pool.clone()),
-    );
+    let store = crate::session_cache::Sessions::new(state.pool.clone());
     let idle = time::Duration::seconds(state.auth.idle_timeout.as_secs() as i64);
     let sessions = SessionManagerLayer::new(store)
         .with_name(SESSION_COOKIE)
@@ -96,6 +92,7 @@ pub fn router(state: AppState, public_base_url: String) -> Router {
         .route("/auth/logout", post(web::logout))
         .route("/auth/register", post(web::register))
         .route("/lang", post(web::set_lang))
+        .route("/csp-report", post(crate::security::csp_report))
         .nest("/api/v1", api::router())
         .leptos_routes_with_context(
             &state,
@@ -109,8 +106,13 @@ pub fn router(state: AppState, public_base_url: String) -> Router {
         .layer(from_fn_with_state(state.clone(), mw::resolve_user))
         .layer(sessions)
         .layer(from_fn_with_state(public_base_url, mw::refuse_cross_site))
+        .layer(from_fn(mw::server_fn_bad_arguments))
         .layer(from_fn(mw::limit_body))
         .layer(from_fn(api::json_errors))
+        .layer(from_fn_with_state(
+            crate::security::Https(state.auth.secure_cookies),
+            crate::security::security_headers,
+        ))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request| {

@@ -5,9 +5,12 @@ use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::fmt;
 
 pub fn init(settings: &LogSettings) {
+    use std::io::IsTerminal;
     let builder = fmt()
         .with_max_level(LevelFilter::from_level(settings.level))
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, never into a file or a collector.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(true);
     let result = match settings.format {
         LogFormat::Text => builder.try_init(),

@@ -115,6 +115,7 @@ pub struct RegisterForm {
 
 pub async fn register(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     session: Session,
     Form(f): Form<RegisterForm>,
 ) -> Response {
@@ -132,20 +133,30 @@ pub async fn register(
     if f.password != f.confirm {
         return keep("confirm");
     }
-    let signed_in =
-        match accounts::register_first_admin(&state.pool, &f.email, &f.name, &f.password).await {
-            Ok(s) => s,
-            Err(e) => {
-                internal(&e);
-                return match e {
-                    ServiceError::Invalid { field, .. } => keep(field),
-                    ServiceError::Conflict { .. } => {
-                        Redirect::to("/login?error=set_up").into_response()
-                    }
-                    other => keep(other.code()),
-                };
-            }
-        };
+    let signed_in = match accounts::register_first_admin(
+        &state.pool,
+        &state.throttle,
+        addr,
+        &f.email,
+        &f.name,
+        &f.password,
+    )
+    .await
+    {
+        Ok(s) => s,
+        Err(e) => {
+            internal(&e);
+            return match e {
+                ServiceError::Invalid { field, .. } => keep(field),
+                // A set-up instance (409) and a throttled address (429 with Retry-After) are
+                // refused before any hashing, with a status a script can see.
+                e @ (ServiceError::Conflict { .. } | ServiceError::Throttled { .. }) => {
+                    crate::api::ApiError::from(e).into_response()
+                }
+                other => keep(other.code()),
+            };
+        }
+    };
     state.set_up.store(true, Ordering::Relaxed);
     match auth::start_session(&session, &signed_in).await {
         Ok(()) => Redirect::to("/").into_response(),

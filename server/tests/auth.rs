@@ -10,6 +10,17 @@ use sqlx::PgPool;
 
 const PW: &str = "correct horse battery";
 
+/// A 429 that says when to come back, within the throttle's 15-minute window.
+fn assert_locked_out(resp: &reqwest::Response) {
+    assert_eq!(resp.status(), 429);
+    let retry_after: u64 = resp.headers()[RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after > 0 && retry_after <= 15 * 60);
+}
+
 #[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
 async fn wrong_password_and_unknown_email_get_the_same_401_json(pool: PgPool) {
     let app = spawn_app(pool).await;
@@ -220,13 +231,7 @@ async fn rapid_wrong_logins_are_throttled(pool: PgPool) {
         assert_eq!(resp.status(), 401, "attempt {attempt}");
     }
     let locked = app.sign_in("ada@example.org", PW).await;
-    assert_eq!(locked.status(), 429);
-    let retry_after: u64 = locked.headers()[RETRY_AFTER]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(retry_after > 0 && retry_after <= 15 * 60);
+    assert_locked_out(&locked);
     assert_eq!(error_code(locked).await, "too_many_requests");
 
     // Another account from the same address is not locked by this one.
@@ -483,8 +488,8 @@ async fn first_account_becomes_admin_and_registration_then_closes(pool: PgPool) 
         .send()
         .await
         .unwrap();
-    assert_eq!(second.status(), 303);
-    assert_eq!(second.headers()[LOCATION], "/login?error=set_up");
+    // Refused outright (no redirect dance), before any password is hashed.
+    assert_eq!(second.status(), 409);
     assert!(session_cookie(&second).is_none());
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
         .fetch_one(&app.pool)
@@ -496,6 +501,51 @@ async fn first_account_becomes_admin_and_registration_then_closes(pool: PgPool) 
     let admin_page = app.get("/admin", None).await;
     assert_eq!(admin_page.status(), 303);
     assert_eq!(admin_page.headers()[LOCATION], "/login?next=%2Fadmin");
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn registration_on_a_set_up_instance_is_refused_and_throttled(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    app.add_user("admin@example.org", PW, &["admin"]).await;
+    let attempt = |i: usize| {
+        let email = format!("intruder{i}@example.org");
+        let url = app.url("/auth/register");
+        async move {
+            client()
+                .post(url)
+                .form(&[
+                    ("email", email.as_str()),
+                    ("name", "Intruder"),
+                    ("password", PW),
+                    ("confirm", PW),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for i in 0..5 {
+        let resp = attempt(i).await;
+        assert_eq!(resp.status(), 409, "attempt {i}");
+        assert!(session_cookie(&resp).is_none());
+    }
+    // Like sign-in, the address gets five tries in the window, then waits.
+    let locked = attempt(5).await;
+    assert_locked_out(&locked);
+
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+    let registered: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'user.register'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(registered, 0);
+    // The registration throttle does not lock the admin's own account.
+    assert_eq!(app.sign_in("admin@example.org", PW).await.status(), 200);
 }
 
 #[sqlx::test(migrator = "shipgate_server::MIGRATOR")]

@@ -191,3 +191,123 @@ async fn demo_seeds_every_phase_and_the_audit_chain_verifies(pool: PgPool) {
     assert!(!broken.status.success());
     assert!(stderr(&broken).contains("id 5"), "{}", stderr(&broken));
 }
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn an_audit_head_kept_outside_shows_a_rewritten_chain(pool: PgPool) {
+    use app::services::audit::{self, Entry};
+    use app::services::Actor;
+    let url = database_url(&pool).await;
+    let env = [("DATABASE_URL", url.as_str())];
+    let stdout = |o: &Output| String::from_utf8_lossy(&o.stdout).to_string();
+    let add = |email: &str| {
+        let out = shipgate(
+            &["user", "add", email, "--role", "viewer"],
+            &env,
+            Some("a long enough password\n"),
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+
+    let empty = shipgate(&["audit", "head"], &env, None);
+    assert_eq!(
+        empty.status.code(),
+        Some(1),
+        "no head while the log is empty"
+    );
+    assert!(stderr(&empty).contains("empty"), "{}", stderr(&empty));
+
+    add("a@example.org");
+    add("b@example.org");
+    let issued = shipgate(
+        &["token", "issue", "a@example.org", "--name", "ci"],
+        &env,
+        None,
+    );
+    assert!(issued.status.success(), "{}", stderr(&issued));
+    let head = shipgate(&["audit", "head"], &env, None);
+    assert!(head.status.success(), "{}", stderr(&head));
+    let printed = stdout(&head);
+    assert_eq!(printed.lines().count(), 1, "one line: {printed}");
+    let kept = printed.trim().to_string();
+    let (id, hash) = kept.split_once(':').expect("ID:HASH");
+    let newest: (i64, String, String) =
+        sqlx::query_as("SELECT id, hash, actor FROM audit_log ORDER BY id DESC LIMIT 1")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (id.parse::<i64>().unwrap(), hash),
+        (newest.0, newest.1.as_str())
+    );
+    // The operator's own changes are in the chain, as the command line.
+    assert_eq!(newest.2, "cli");
+
+    // The chain grows on; the kept head still holds.
+    add("c@example.org");
+    let verified = shipgate(&["audit", "verify", "--head", &kept], &env, None);
+    assert!(verified.status.success(), "{}", stderr(&verified));
+    assert!(
+        stdout(&verified).contains("intact"),
+        "{}",
+        stdout(&verified)
+    );
+    let plain = shipgate(&["audit", "verify"], &env, None);
+    assert!(plain.status.success(), "{}", stderr(&plain));
+
+    // A head the chain does not hold fails with exit 1 and says why.
+    let wrong_hash = format!("{id}:{}", "0".repeat(64));
+    let wrong = shipgate(&["audit", "verify", "--head", &wrong_hash], &env, None);
+    assert_eq!(wrong.status.code(), Some(1), "{}", stderr(&wrong));
+    assert!(stderr(&wrong).contains("DIFFERS"), "{}", stderr(&wrong));
+    let missing_row = format!("999999:{hash}");
+    let missing = shipgate(&["audit", "verify", "--head", &missing_row], &env, None);
+    assert_eq!(missing.status.code(), Some(1), "{}", stderr(&missing));
+    assert!(stderr(&missing).contains("MISSING"), "{}", stderr(&missing));
+    let unreadable = shipgate(&["audit", "verify", "--head", "latest"], &env, None);
+    assert_eq!(unreadable.status.code(), Some(1));
+    assert!(
+        stderr(&unreadable).contains("ID:HASH"),
+        "{}",
+        stderr(&unreadable)
+    );
+
+    // Whoever owns the database rewrites history and re-chains it from the start: the
+    // chain alone verifies again, the kept head does not.
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    for sql in [
+        "ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only",
+        "DELETE FROM audit_log",
+        "ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only",
+        "ALTER TABLE audit_log ALTER COLUMN id RESTART WITH 1",
+    ] {
+        sqlx::query(sql).execute(&mut *tx).await.unwrap();
+    }
+    for i in 0..rows {
+        audit::append(
+            &mut tx,
+            &Actor::Cli,
+            Entry {
+                action: "user.create",
+                release_id: None,
+                old: None,
+                new: Some(serde_json::json!({ "email": format!("forged{i}@example.org") })),
+            },
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let rechained = shipgate(&["audit", "verify"], &env, None);
+    assert!(rechained.status.success(), "{}", stderr(&rechained));
+    let anchored = shipgate(&["audit", "verify", "--head", &kept], &env, None);
+    assert_eq!(anchored.status.code(), Some(1), "{}", stderr(&anchored));
+    assert!(
+        stderr(&anchored).contains("DIFFERS"),
+        "{}",
+        stderr(&anchored)
+    );
+}

@@ -5,6 +5,7 @@
 
 mod common;
 
+use app::services::storage::UPLOADS_PER_USER;
 use chrono::{Duration, Utc};
 use common::*;
 use reqwest::Response;
@@ -188,6 +189,77 @@ impl Setup {
                 .unwrap(),
         }
     }
+}
+
+impl Setup {
+    fn local_dir(&self) -> PathBuf {
+        match &self.storage {
+            StorageSettings::Local { dir } => dir.clone(),
+            _ => panic!("a local folder"),
+        }
+    }
+
+    /// The log viewer's page of a piece of evidence, as HTML, in a language.
+    async fn log_page(&self, id: i64, lang: &str) -> String {
+        let resp = client()
+            .get(
+                self.app
+                    .url(&format!("/releases/{}/evidence/{id}", self.release)),
+            )
+            .header("cookie", &self.captain)
+            .header("accept-language", lang)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        resp.text().await.unwrap()
+    }
+
+    async fn storage_key(&self, id: i64) -> String {
+        sqlx::query_scalar("SELECT storage_key FROM evidence WHERE id = $1")
+            .bind(id)
+            .fetch_one(&self.app.pool)
+            .await
+            .unwrap()
+    }
+}
+
+fn gzip(text: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, text).unwrap();
+    gz.finish().unwrap()
+}
+
+/// Files under `dir` whose path contains `part`, tolerating files and folders that come and
+/// go while it looks (staging files of uploads in flight).
+fn count_files(dir: &Path, part: &str) -> usize {
+    let mut n = 0;
+    let mut todo: Vec<PathBuf> = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                todo.push(p);
+            } else if p.to_string_lossy().contains(part) {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+/// Waits (at most 20 s) until `done` holds.
+async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..1000 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("never happened: {what}");
 }
 
 fn files_under(dir: &Path) -> Vec<String> {
@@ -480,7 +552,8 @@ async fn file_names_are_sanitized(pool: PgPool) {
 #[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
 async fn concurrent_uploads_each_keep_their_bytes(pool: PgPool) {
     let s = setup(pool).await;
-    let uploads = (0..8u8).map(|n| {
+    // As many at once as one person may have running.
+    let uploads = (0..UPLOADS_PER_USER as u8).map(|n| {
         let bytes: Vec<u8> = (0..300_000u32)
             .map(|i| (i as u8).wrapping_mul(n + 1))
             .collect();
@@ -507,7 +580,7 @@ async fn concurrent_uploads_each_keep_their_bytes(pool: PgPool) {
             &bytes[..]
         );
     }
-    assert_eq!(s.rows().await, 8);
+    assert_eq!(s.rows().await, UPLOADS_PER_USER as i64);
 }
 
 #[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
@@ -884,4 +957,201 @@ async fn evidence_verify_finds_tampering_and_missing_objects(pool: PgPool) {
     assert!(!bad.status.success());
     let out = String::from_utf8_lossy(&bad.stdout);
     assert!(out.contains("MISMATCH") && out.contains("MISSING"), "{out}");
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn a_gzip_bomb_is_refused_once_and_the_refusal_remembered(pool: PgPool) {
+    let s = setup(pool).await;
+    // 40 gzip members of 1 MB of one repeated line each: tens of KB that unpack to 40 MB,
+    // far past a hundredfold.
+    let line = "2026-11-28T10:00:00Z INFO the same line again and again\n";
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut gz, line.repeat(1_000_000 / line.len()).as_bytes()).unwrap();
+    let bomb = gz.finish().unwrap().repeat(40);
+    assert!(bomb.len() < 400_000, "a small file: {} bytes", bomb.len());
+    let resp = s
+        .upload_raw("filename=bomb.log.gz", "application/gzip", bomb)
+        .await;
+    assert_eq!(resp.status(), 201);
+    let id = resp.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+
+    let page = s.log_page(id, "en").await;
+    assert!(
+        page.contains("This log unpacks to more than") && page.contains("was not unpacked"),
+        "the viewer says why it shows nothing"
+    );
+    assert!(!page.contains("the same line again"), "no lines are shown");
+    // Unpacking stopped at the cap and left nothing but the remembered refusal.
+    let dir = s.local_dir();
+    assert_eq!(count_files(&dir, "unpacked/"), 1);
+    assert_eq!(count_files(&dir, ".refused"), 1);
+    assert_eq!(count_files(&dir, "#"), 0, "no partial object remains");
+
+    // The refusal is remembered, not worked out again: had the viewer unpacked once more,
+    // it would now find a small, valid log in the object's place.
+    let key = s.storage_key(id).await;
+    std::fs::write(dir.join(&key), gzip(b"fresh line INFO\n")).unwrap();
+    let again = s.log_page(id, "de").await;
+    assert!(
+        again.contains("Dieses Log ergibt entpackt mehr als"),
+        "the same refusal, in German"
+    );
+    assert!(!again.contains("fresh line"));
+    assert!(s
+        .log_page(id, "en")
+        .await
+        .contains("This log unpacks to more than"));
+    assert_eq!(count_files(&dir, "unpacked/"), 1);
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn parallel_views_of_a_gzip_log_unpack_it_once(pool: PgPool) {
+    let s = setup(pool).await;
+    let mut text = String::new();
+    for i in 1..=100_000 {
+        text.push_str(&format!(
+            "2026-11-28T10:00:00Z INFO request {i} handled in {} ms\n",
+            i % 997
+        ));
+    }
+    let resp = s
+        .upload_raw(
+            "filename=big.log.gz",
+            "application/gzip",
+            gzip(text.as_bytes()),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let id = resp.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+
+    // Watches storage while the views run: every unpack in flight has its staging file.
+    let dir = s.local_dir();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = {
+        let (dir, stop) = (dir.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut most = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let unpacking = count_files(&dir, ".log#");
+                most = most.max(unpacking);
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+            most
+        })
+    };
+    let views = (0..8).map(|_| s.log_page(id, "en"));
+    let pages = futures_util::future::join_all(views).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let most_at_once = watcher.await.unwrap();
+
+    for page in &pages {
+        assert!(
+            page.contains("request 1 handled"),
+            "every view shows the log"
+        );
+        assert!(page.contains("· 100000"), "with all its lines");
+    }
+    assert!(
+        most_at_once <= 1,
+        "{most_at_once} unpacks of the same log ran at once"
+    );
+    assert_eq!(count_files(&dir, "unpacked/"), 1);
+    assert_eq!(count_files(&dir, "#"), 0);
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn one_upload_more_than_a_person_may_run_at_once_is_429(pool: PgPool) {
+    let s = setup(pool).await;
+    let dir = s.local_dir();
+    let url = s.app.url(&format!(
+        "/api/v1/releases/{}/evidence?filename=slow.log",
+        s.release
+    ));
+    // Uploads whose bodies stay open until the test ends them.
+    let mut open = Vec::new();
+    for _ in 0..UPLOADS_PER_USER {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+        tx.send(b"INFO started\n".to_vec()).await.unwrap();
+        let body = futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv()
+                .await
+                .map(|chunk| (Ok::<_, std::io::Error>(chunk), rx))
+        });
+        let sending = client()
+            .post(&url)
+            .bearer_auth(&s.token)
+            .body(reqwest::Body::wrap_stream(body))
+            .send();
+        open.push((tx, tokio::spawn(sending)));
+    }
+    // Each is streaming into storage (an object being written) before one more is sent.
+    eventually("all uploads streaming", || {
+        count_files(&dir, "#") == UPLOADS_PER_USER
+    })
+    .await;
+
+    let one_more = |lang: &'static str, credential: Option<&str>| {
+        let mut r = client()
+            .post(&url)
+            .header("accept-language", lang)
+            .body("INFO one too many\n");
+        r = match credential {
+            Some(cookie) => r.header("cookie", cookie.to_string()),
+            None => r.bearer_auth(&s.token),
+        };
+        r.send()
+    };
+    let resp = one_more("de", None).await.unwrap();
+    assert_eq!(resp.status(), 429);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "too_many_requests");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("laufende Uploads"),
+        "{body}"
+    );
+    // The same person signed in in a browser: the same limit, in their language.
+    let resp = one_more("en", Some(s.captain.as_str())).await.unwrap();
+    assert_eq!(resp.status(), 429);
+    let body: Value = resp.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("uploads running"),
+        "{body}"
+    );
+    assert_eq!(s.rows().await, 0);
+
+    // Someone else is not held up.
+    s.app
+        .add_user("rc2@example.org", PW, &["release_captain"])
+        .await;
+    let other = s.app.issue_token("rc2@example.org").await;
+    let resp = client()
+        .post(&url)
+        .bearer_auth(&other)
+        .body("INFO another person\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+
+    // The open uploads finish and are kept; then there is room again.
+    for (tx, sending) in open {
+        tx.send(b"INFO done\n".to_vec()).await.unwrap();
+        drop(tx);
+        assert_eq!(sending.await.unwrap().unwrap().status(), 201);
+    }
+    assert_eq!(s.rows().await, 1 + UPLOADS_PER_USER as i64);
+    let resp = s
+        .upload_raw(
+            "filename=after.log",
+            "text/plain",
+            b"INFO room again\n".to_vec(),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
 }

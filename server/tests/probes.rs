@@ -20,7 +20,17 @@ struct Ctx {
 }
 
 async fn ctx(pool: PgPool) -> Ctx {
-    let app = spawn_app(pool).await;
+    ctx_with(pool, |_| {}).await
+}
+
+/// A Shipgate with adjusted settings and a signed-in admin.
+async fn ctx_with(
+    pool: PgPool,
+    adjust: impl FnOnce(&mut shipgate_server::config::Settings),
+) -> Ctx {
+    let mut s = common::settings("postgres://unused");
+    adjust(&mut s);
+    let app = spawn_app_with(pool, s).await;
     app.add_user("admin@example.org", PW, &["admin"]).await;
     Ctx {
         admin: app.session("admin@example.org", PW).await,
@@ -873,6 +883,7 @@ async fn two_replicas_probe_each_endpoint_once_per_interval_and_one_takes_over(p
                 timeout_ms: Some(500),
                 ..Default::default()
             },
+            app::domain::monitoring::TargetPolicy::default(),
         )
         .await
         .unwrap();
@@ -949,4 +960,338 @@ async fn two_replicas_probe_each_endpoint_once_per_interval_and_one_takes_over(p
     }
     b.kill().unwrap();
     b.wait().unwrap();
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn probe_errors_quote_at_most_200_characters_of_an_answer(pool: PgPool) {
+    let c = ctx(pool.clone()).await;
+    c.app.add_user("viewer@example.org", PW, &["viewer"]).await;
+    let viewer = c.app.session("viewer@example.org", PW).await;
+    let r = Responder::start().await;
+    // About 50 KB: under the body cap, so the whole document is parsed and compared.
+    r.set("big", Mode::Json(json!({ "secret": "Z".repeat(50_000) })));
+    let id = c
+        .environment(
+            "big",
+            &format!("{}/big", r.url()),
+            json!({ "json_pointer": "", "json_equals": "ok" }),
+        )
+        .await;
+    let s = c
+        .status_until(id, 20, |s| {
+            ["health", "readiness"]
+                .iter()
+                .all(|k| endpoint(s, k)["last_error"].is_string())
+        })
+        .await;
+    for kind in ["health", "readiness"] {
+        let err = endpoint(&s, kind)["last_error"].as_str().unwrap();
+        assert!(err.contains("expected \"ok\""), "{err}");
+        assert!(
+            err.matches('Z').count() <= 200,
+            "{kind}: {} chars",
+            err.len()
+        );
+        assert!(err.chars().count() < 300, "{kind}: {} chars", err.len());
+    }
+    // Nowhere else either: not for a viewer, not in the stored results.
+    let seen = c
+        .call(Method::GET, "/api/v1/status", &viewer, None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!seen.contains(&"Z".repeat(201)));
+    let longest: Option<i32> = sqlx::query_scalar("SELECT max(length(error)) FROM probe_results")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(longest.is_some_and(|n| n < 300), "{longest:?}");
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn link_local_targets_are_refused_unless_an_operator_allows_them(pool: PgPool) {
+    let c = ctx(pool.clone()).await;
+    for url in [
+        "http://169.254.169.254",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[fe80::1]:8080",
+        "http://[fd00:ec2::254]",
+        "http://[::ffff:169.254.169.254]",
+        "http://2852039166",
+    ] {
+        let resp = c
+            .call(
+                Method::POST,
+                "/api/v1/environments",
+                &c.admin,
+                Some(json!({ "name": "metadata", "base_url": url })),
+            )
+            .await;
+        assert_eq!(resp.status(), 422, "{url}");
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(v["error"]["field"], "base_url", "{v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("PROBE_ALLOW_LINK_LOCAL"),
+            "{v}"
+        );
+    }
+    let r = Responder::start().await;
+    let id = c
+        .environment("fine", &format!("{}/fine", r.url()), json!({}))
+        .await;
+    let moved = c
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/environments/{id}"),
+            &c.admin,
+            Some(json!({ "base_url": "http://169.254.169.254" })),
+        )
+        .await;
+    assert_eq!(moved.status(), 422);
+    // A target already stored (saved while allowed, say) is refused when probed, at once
+    // and with a short reason.
+    sqlx::query("UPDATE environments SET base_url = 'http://169.254.169.254' WHERE id = $1")
+        .bind(id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let s = c
+        .status_until(id, 20, |s| {
+            endpoint(s, "health")["last_error"]
+                .as_str()
+                .is_some_and(|e| e.contains("link-local"))
+        })
+        .await;
+    let h = endpoint(&s, "health");
+    assert!(h["last_status"].is_null(), "{h}");
+    assert!(h["last_error"].as_str().unwrap().len() < 200, "{h}");
+
+    // An operator who switched it on may register such a target (a second instance on the
+    // same database, probing left to the first).
+    let mut settings = common::settings("postgres://unused");
+    settings.probes.allow_link_local = true;
+    settings.probes.enabled = false;
+    let allowed = spawn_app_with(pool.clone(), settings).await;
+    let admin = allowed.session("admin@example.org", PW).await;
+    let resp = client()
+        .post(allowed.url("/api/v1/environments"))
+        .header("cookie", &admin)
+        .json(
+            &json!({ "name": "metadata", "base_url": "http://169.254.169.254", "enabled": false }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn moving_an_environment_to_another_host_drops_its_secret_headers(pool: PgPool) {
+    let c = ctx(pool.clone()).await;
+    let r = Responder::start().await;
+    let port = r.addr.unwrap().port();
+    let id = c
+        .environment(
+            "prod",
+            &format!("http://localhost:{port}/prod"),
+            json!({ "headers": [{ "name": "Authorization", "value": "Bearer s3cr3t", "secret": true },
+                                { "name": "X-Team", "value": "core", "secret": false }] }),
+        )
+        .await;
+    let path = format!("/api/v1/environments/{id}");
+    let stored = move |pool: PgPool| async move {
+        let headers: Value = sqlx::query_scalar("SELECT headers FROM environments WHERE id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        headers
+    };
+    // Same host, another path: the secret stays.
+    let same = c
+        .json(
+            Method::PATCH,
+            &path,
+            Some(json!({ "base_url": format!("http://localhost:{port}/prod2") })),
+        )
+        .await;
+    assert!(same.get("dropped_secret_headers").is_none(), "{same}");
+    assert!(stored(pool.clone()).await.to_string().contains("s3cr3t"));
+
+    // Another host: the secret goes, the plain header stays, and the answer and the audit
+    // trail say so.
+    let moved = c
+        .json(
+            Method::PATCH,
+            &path,
+            Some(json!({ "base_url": format!("http://127.0.0.1:{port}/moved") })),
+        )
+        .await;
+    assert_eq!(
+        moved["dropped_secret_headers"],
+        json!(["Authorization"]),
+        "{moved}"
+    );
+    let names: Vec<&str> = moved["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["X-Team"]);
+    assert!(!stored(pool.clone()).await.to_string().contains("s3cr3t"));
+    let audit: Value = sqlx::query_scalar(
+        "SELECT new_value FROM audit_log WHERE action = 'environment.update' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        audit["dropped_secret_headers"],
+        json!(["Authorization"]),
+        "{audit}"
+    );
+    // The new host never gets the secret.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while r.hits("moved/health").is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the moved environment was not probed"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(r.header("moved/health", "authorization"), None);
+    assert_eq!(r.header("moved/health", "x-team").as_deref(), Some("core"));
+
+    // Entered again in the same change, it stays; named without a value, it does not.
+    let again = c
+        .json(
+            Method::PATCH,
+            &path,
+            Some(json!({ "base_url": format!("http://localhost:{port}/back"),
+                         "headers": [{ "name": "Authorization", "value": "Bearer n3w", "secret": true }] })),
+        )
+        .await;
+    assert!(again.get("dropped_secret_headers").is_none(), "{again}");
+    assert!(stored(pool.clone()).await.to_string().contains("n3w"));
+    let blank = c
+        .json(
+            Method::PATCH,
+            &path,
+            Some(
+                json!({ "base_url": format!("http://127.0.0.1:{port}/again"),
+                         "headers": [{ "name": "Authorization", "secret": true }] }),
+            ),
+        )
+        .await;
+    assert_eq!(blank["dropped_secret_headers"], json!(["Authorization"]));
+    assert_eq!(blank["headers"], json!([]));
+}
+
+/// Opens the status stream with one header (a cookie or a bearer token).
+async fn status_stream(c: &Ctx, name: &str, value: &str) -> reqwest::Response {
+    client()
+        .get(c.app.url("/api/v1/status/stream"))
+        .header(name, value)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Whether a stream ends (or breaks off) within `within`.
+async fn ends_within(resp: &mut reqwest::Response, within: Duration) -> bool {
+    tokio::time::timeout(within, async {
+        while let Ok(Some(_)) = resp.chunk().await {}
+    })
+    .await
+    .is_ok()
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn a_status_stream_ends_with_its_session_or_token(pool: PgPool) {
+    let c = ctx_with(pool.clone(), |s| {
+        s.probes.status_stream_recheck = Duration::from_millis(300)
+    })
+    .await;
+    let leaving = c.app.session("admin@example.org", PW).await;
+    let mut stream = status_stream(&c, "cookie", &leaving).await;
+    assert_eq!(stream.status(), 200);
+    assert!(
+        stream.chunk().await.unwrap().is_some(),
+        "the first snapshot"
+    );
+    let mut staying = status_stream(&c, "cookie", &c.admin).await;
+    assert_eq!(staying.status(), 200);
+
+    let out = client()
+        .delete(c.app.url("/api/v1/session"))
+        .header("cookie", &leaving)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 204);
+    assert!(
+        ends_within(&mut stream, Duration::from_secs(5)).await,
+        "the stream outlived its session"
+    );
+    // A stream whose session is still good goes on through its rechecks.
+    assert!(!ends_within(&mut staying, Duration::from_millis(1500)).await);
+
+    let token = c.app.issue_token("admin@example.org").await;
+    let mut by_token = status_stream(&c, "authorization", &format!("Bearer {token}")).await;
+    assert_eq!(by_token.status(), 200);
+    let token_id: i64 = sqlx::query_scalar("SELECT max(id) FROM api_tokens")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let revoked = c
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/tokens/{token_id}"),
+            &c.admin,
+            None,
+        )
+        .await;
+    assert_eq!(revoked.status(), 204);
+    assert!(
+        ends_within(&mut by_token, Duration::from_secs(5)).await,
+        "the stream outlived its token"
+    );
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn a_user_holds_at_most_five_status_streams(pool: PgPool) {
+    let c = ctx(pool).await;
+    let mut open = Vec::new();
+    for _ in 0..5 {
+        let s = status_stream(&c, "cookie", &c.admin).await;
+        assert_eq!(s.status(), 200);
+        open.push(s);
+    }
+    let sixth = status_stream(&c, "cookie", &c.admin).await;
+    assert_eq!(sixth.status(), 429);
+    assert_eq!(error_code(sixth).await, "too_many_requests");
+    // The cap is per user.
+    c.app.add_user("viewer@example.org", PW, &["viewer"]).await;
+    let viewer = c.app.session("viewer@example.org", PW).await;
+    assert_eq!(status_stream(&c, "cookie", &viewer).await.status(), 200);
+    // A stream closed by its viewer frees its place.
+    drop(open.pop());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let again = status_stream(&c, "cookie", &c.admin).await;
+        if again.status() == 200 {
+            break;
+        }
+        assert_eq!(again.status(), 429);
+        assert!(
+            Instant::now() < deadline,
+            "the closed stream kept its place"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

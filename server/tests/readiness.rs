@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::spawn_app;
+use common::{client, spawn_app};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -188,19 +188,49 @@ async fn readiness_follows_the_database_without_a_restart() {
     let health = app.url("/health");
 
     wait_for(&readiness, 200, Duration::from_secs(5)).await;
+    shipgate_server::MIGRATOR.run(&app.pool).await.unwrap();
+    app.add_user(
+        "rc@example.org",
+        "correct horse battery",
+        &["release_captain"],
+    )
+    .await;
+    let token = app.issue_token("rc@example.org").await;
+    let cookie = app.session("rc@example.org", "correct horse battery").await;
 
     cluster.stop();
     let went_down = wait_for(&readiness, 503, Duration::from_secs(3)).await;
-    let body: serde_json::Value = reqwest::get(&readiness)
+    let text = reqwest::get(&readiness)
         .await
         .unwrap()
-        .json()
+        .text()
         .await
         .unwrap();
+    let body: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(body["status"], "unavailable");
-    assert!(body["reason"].as_str().is_some_and(|r| !r.is_empty()));
+    // Anonymous callers learn that the database is unreachable, not the driver's words.
+    assert!(body.get("reason").is_none(), "{text}");
+    assert!(
+        !text.contains("127.0.0.1") && !text.to_lowercase().contains("connect"),
+        "{text}"
+    );
     // The process itself is fine.
     assert_eq!(reqwest::get(&health).await.unwrap().status(), 200);
+    // The API says it is an outage (503 JSON), whether the caller uses a token or a session.
+    let api = app.url("/api/v1/releases");
+    for resp in [
+        client().get(&api).bearer_auth(&token).send().await.unwrap(),
+        client()
+            .get(&api)
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap(),
+    ] {
+        assert_eq!(resp.status(), 503);
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "unavailable", "{body}");
+    }
 
     cluster.start();
     let came_back = wait_for(&readiness, 200, Duration::from_secs(5)).await;

@@ -233,6 +233,45 @@ fn diff_at(path: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
     }
 }
 
+/// User text as inline Markdown that reads as itself: one line (CR and LF become spaces),
+/// no HTML, and the characters that would start emphasis, links, code, tables or a
+/// heading or list item escaped.
+fn md(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\r' | '\n' | '\u{2028}' | '\u{2029}' => out.push(' '),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' | '!' | '#' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    // A leading list or heading marker (for a line that starts with the text).
+    if out.starts_with(['-', '+', '=']) {
+        out.insert(0, '\\');
+    }
+    out
+}
+
+/// A link inside `<…>`: nothing in it may close the bracket or break the line.
+fn md_link(link: &str) -> String {
+    link.chars()
+        .flat_map(|c| match c {
+            '<' => "%3C".chars().collect::<Vec<_>>(),
+            '>' => "%3E".chars().collect(),
+            ' ' => "%20".chars().collect(),
+            c if c.is_control() || c.is_whitespace() => Vec::new(),
+            c => vec![c],
+        })
+        .collect()
+}
+
 fn when(t: &DateTime<Utc>) -> String {
     super::time::berlin_display(t)
 }
@@ -249,11 +288,11 @@ fn items_md(out: &mut String, lang: Lang, items: &[DossierItem]) {
         let _ = write!(
             out,
             "- [{mark}] {} — **{}**",
-            lang.pick(i.text_en.as_str(), i.text_de.as_str()),
+            md(lang.pick(i.text_en.as_str(), i.text_de.as_str())),
             i.state.label(lang)
         );
         if let Some(by) = &i.updated_by {
-            let _ = write!(out, " ({by}, {})", when(&i.updated_at));
+            let _ = write!(out, " ({}, {})", md(by), when(&i.updated_at));
         }
         out.push('\n');
         for (label, text) in [
@@ -261,11 +300,16 @@ fn items_md(out: &mut String, lang: Lang, items: &[DossierItem]) {
             (lang.pick("Reason", "Grund"), &i.reason),
         ] {
             if !text.is_empty() {
-                let _ = writeln!(out, "  - {label}: {}", text.replace('\n', " "));
+                let _ = writeln!(out, "  - {label}: {}", md(text));
             }
         }
         for l in &i.links {
-            let _ = writeln!(out, "  - {}: <{l}>", lang.pick("Evidence", "Nachweis"));
+            let _ = writeln!(
+                out,
+                "  - {}: <{}>",
+                lang.pick("Evidence", "Nachweis"),
+                md_link(l)
+            );
         }
     }
 }
@@ -279,8 +323,8 @@ pub fn markdown(sealed: &SealedDossier, lang: Lang) -> String {
     let _ = writeln!(
         out,
         "# {} {} — {}\n",
-        r.title,
-        r.version,
+        md(&r.title),
+        md(&r.version),
         lang.pick("Release dossier", "Release-Dossier")
     );
     let outcome = match d.outcome {
@@ -296,14 +340,18 @@ pub fn markdown(sealed: &SealedDossier, lang: Lang) -> String {
         (lang.pick("Outcome", "Ergebnis"), outcome.to_string()),
         (
             lang.pick("Environment", "Umgebung"),
-            format!("{} (staging: {})", r.environment, r.staging_environment),
+            format!(
+                "{} (staging: {})",
+                md(&r.environment),
+                md(&r.staging_environment)
+            ),
         ),
         (
             lang.pick("Artifact / commit", "Artefakt / Commit"),
             format!(
                 "{} / {}",
-                r.artifact_version.clone().unwrap_or_else(none),
-                r.commit_sha.clone().unwrap_or_else(none)
+                r.artifact_version.as_deref().map(md).unwrap_or_else(none),
+                r.commit_sha.as_deref().map(md).unwrap_or_else(none)
             ),
         ),
         (
@@ -327,15 +375,19 @@ pub fn markdown(sealed: &SealedDossier, lang: Lang) -> String {
         ),
         (
             "Release Captain",
-            r.release_captain.clone().unwrap_or_else(none),
+            r.release_captain.as_deref().map(md).unwrap_or_else(none),
         ),
         (
             "Product Owner",
-            r.product_owner.clone().unwrap_or_else(none),
+            r.product_owner.as_deref().map(md).unwrap_or_else(none),
         ),
         (
             lang.pick("Rollback plan", "Rollback-Plan"),
-            r.links.rollback_plan.clone().unwrap_or_else(none),
+            r.links
+                .rollback_plan
+                .as_deref()
+                .map(md)
+                .unwrap_or_else(none),
         ),
         (lang.pick("Sealed", "Versiegelt"), when(&d.sealed_at)),
     ] {
@@ -379,9 +431,10 @@ pub fn markdown(sealed: &SealedDossier, lang: Lang) -> String {
             lang.pick("resolved", "behoben").to_string()
         } else if let Some(by) = &k.accepted_by {
             format!(
-                "{} {by}: {}",
+                "{} {}: {}",
                 lang.pick("accepted by", "akzeptiert von"),
-                k.accept_reason.clone().unwrap_or_default()
+                md(by),
+                md(k.accept_reason.as_deref().unwrap_or_default())
             )
         } else {
             lang.pick("open", "offen").to_string()
@@ -390,8 +443,8 @@ pub fn markdown(sealed: &SealedDossier, lang: Lang) -> String {
             out,
             "- {} {} — {} ({state})",
             k.severity.as_str().to_uppercase(),
-            k.key,
-            k.title
+            md(&k.key),
+            md(&k.title)
         );
     }
 
@@ -413,7 +466,7 @@ pub fn markdown(sealed: &SealedDossier, lang: Lang) -> String {
         let _ = write!(
             out,
             "- {role}: **{decision}** — {} ({})",
-            s.signer,
+            md(&s.signer),
             when(&s.signed_at)
         );
         if s.stale {
@@ -424,7 +477,7 @@ pub fn markdown(sealed: &SealedDossier, lang: Lang) -> String {
             );
         }
         if !s.comment.is_empty() {
-            let _ = write!(out, " — „{}“", s.comment.replace('\n', " "));
+            let _ = write!(out, " — „{}“", md(&s.comment));
         }
         out.push('\n');
     }
@@ -449,9 +502,13 @@ pub fn markdown(sealed: &SealedDossier, lang: Lang) -> String {
         out,
         "- {}: {}",
         lang.pick("Down-migration", "Down-Migration"),
-        p.down_migration_url.clone().unwrap_or_else(none)
+        p.down_migration_url.as_deref().map(md).unwrap_or_else(none)
     );
-    let _ = writeln!(out, "- On-Call: {}", p.on_call.clone().unwrap_or_else(none));
+    let _ = writeln!(
+        out,
+        "- On-Call: {}",
+        p.on_call.as_deref().map(md).unwrap_or_else(none)
+    );
     items_md(&mut out, lang, &g.items);
     if let Some(at) = &g.decided_at {
         let _ = writeln!(
@@ -474,7 +531,7 @@ pub fn markdown(sealed: &SealedDossier, lang: Lang) -> String {
             let _ = writeln!(
                 out,
                 "- {} ({}): {}",
-                m.environment,
+                md(&m.environment),
                 m.role,
                 lang.pick("not probed", "nicht überwacht")
             );
@@ -483,7 +540,7 @@ pub fn markdown(sealed: &SealedDossier, lang: Lang) -> String {
         let _ = writeln!(
             out,
             "- {} ({}): {} {}, {} {}",
-            m.environment,
+            md(&m.environment),
             m.role,
             m.open_alerts.len(),
             lang.pick("open alerts", "offene Alerts"),
@@ -495,7 +552,7 @@ pub fn markdown(sealed: &SealedDossier, lang: Lang) -> String {
                 out,
                 "  - {} {}",
                 a["severity"].as_str().unwrap_or("").to_uppercase(),
-                a["message"].as_str().unwrap_or("")
+                md(a["message"].as_str().unwrap_or(""))
             );
         }
     }
@@ -509,9 +566,9 @@ pub fn markdown(sealed: &SealedDossier, lang: Lang) -> String {
             Some(p) => format!("{} {p} %", s.kind.as_str()),
             None => s.kind.as_str().to_string(),
         };
-        let _ = write!(out, "- {} — `{step}` — {}", when(&s.at), s.actor);
+        let _ = write!(out, "- {} — `{step}` — {}", when(&s.at), md(&s.actor));
         if !s.note.is_empty() {
-            let _ = write!(out, " — {}", s.note.replace('\n', " "));
+            let _ = write!(out, " — {}", md(&s.note));
         }
         out.push('\n');
     }
@@ -521,7 +578,7 @@ pub fn markdown(sealed: &SealedDossier, lang: Lang) -> String {
             "\n{}: {} ({})",
             lang.pick("Rollback suggested", "Rollback empfohlen"),
             when(&m.at),
-            m.because
+            md(&m.because)
         );
     }
     if let Some(rb) = &d.rollback {
@@ -531,26 +588,26 @@ pub fn markdown(sealed: &SealedDossier, lang: Lang) -> String {
             out,
             "- {} — {}: {}",
             when(&rb.at),
-            rb.by,
-            rb.reason.replace('\n', " ")
+            md(&rb.by),
+            md(&rb.reason)
         );
         let _ = writeln!(
             out,
             "- {}: {}",
             lang.pick("Rollback plan", "Rollback-Plan"),
-            rb.rollback_plan.clone().unwrap_or_else(none)
+            rb.rollback_plan.as_deref().map(md).unwrap_or_else(none)
         );
         let _ = writeln!(
             out,
             "- {}: {}",
             lang.pick("Down-migration", "Down-Migration"),
-            rb.down_migration.clone().unwrap_or_else(none)
+            rb.down_migration.as_deref().map(md).unwrap_or_else(none)
         );
         let _ = writeln!(
             out,
             "- {}: {}",
             lang.pick("Backup restore", "Backup-Restore"),
-            rb.backup_restore.clone().unwrap_or_else(none)
+            rb.backup_restore.as_deref().map(md).unwrap_or_else(none)
         );
         let _ = writeln!(
             out,

@@ -6,6 +6,7 @@ use super::release::Severity;
 use crate::i18n::Lang;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Which of an environment's two endpoints: `/health` (the process) or `/readiness` (its
 /// dependencies, e.g. a database ping).
@@ -568,6 +569,221 @@ impl EnvironmentSpec {
         }
         Ok(())
     }
+
+    /// Refuses a base URL that names a link-local or cloud metadata address literally,
+    /// unless `targets` allows it. (A name that resolves there is refused when probed.)
+    pub fn check_target(&self, targets: TargetPolicy) -> Result<(), Problem> {
+        let ip = url_host(&self.base_url).and_then(|h| literal_ip(&h));
+        if ip.is_some_and(|ip| !targets.allows(ip)) {
+            return Err(problem(
+                "base_url",
+                "The base URL points to a link-local or cloud metadata address (169.254.0.0/16, fe80::/10, fd00:ec2::254). Probes there are refused unless an operator sets PROBE_ALLOW_LINK_LOCAL=true.",
+                "Die Basis-URL zeigt auf eine Link-Local- oder Cloud-Metadaten-Adresse (169.254.0.0/16, fe80::/10, fd00:ec2::254). Solche Ziele werden nur geprüft, wenn der Betrieb PROBE_ALLOW_LINK_LOCAL=true setzt.",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether `other` probes another host than this spec (secrets do not follow).
+    pub fn host_differs(&self, other_base_url: &str) -> bool {
+        url_host(&self.base_url) != url_host(other_base_url)
+    }
+}
+
+/// Which addresses probes may reach. Link-local addresses hold the cloud metadata
+/// services (credentials, instance secrets), so they are refused unless an operator allows
+/// them (`PROBE_ALLOW_LINK_LOCAL=true`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TargetPolicy {
+    pub allow_link_local: bool,
+}
+
+impl TargetPolicy {
+    /// Whether a probe may connect to `ip`.
+    pub fn allows(self, ip: IpAddr) -> bool {
+        self.allow_link_local || !is_link_local(ip)
+    }
+}
+
+/// Link-local addresses and the cloud metadata services that live there or nearby:
+/// 169.254.0.0/16 (AWS, GCP, Azure, OpenStack at 169.254.169.254), fe80::/10,
+/// fd00:ec2::254 (AWS over IPv6) and 100.100.100.200 (Alibaba Cloud). An IPv4 address
+/// written as IPv6 (`::ffff:a.b.c.d`, `64:ff9b::a.b.c.d`) counts as itself.
+pub fn is_link_local(ip: IpAddr) -> bool {
+    fn v4(ip: Ipv4Addr) -> bool {
+        ip.is_link_local() || ip == Ipv4Addr::new(100, 100, 100, 200)
+    }
+    match ip {
+        IpAddr::V4(ip) => v4(ip),
+        IpAddr::V6(ip) => {
+            let s = ip.segments();
+            let nat64 = s[..6] == [0x64u16, 0xff9b, 0, 0, 0, 0];
+            (s[0] & 0xffc0) == 0xfe80
+                || ip == Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)
+                || ip.to_ipv4().is_some_and(v4)
+                || (nat64 && v4(Ipv4Addr::from(((s[6] as u32) << 16) | s[7] as u32)))
+        }
+    }
+}
+
+/// The host of an http(s) URL as written: lowercase, without user, port or brackets.
+pub fn url_host(url: &str) -> Option<String> {
+    let url = url.trim();
+    let scheme_end = url.find("://")?;
+    let rest = &url[scheme_end + 3..];
+    let authority = rest.split(['/', '\\', '?', '#']).next().unwrap_or_default();
+    let authority = authority.rsplit('@').next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+}
+
+/// The address a URL host names literally, read the way the probe's HTTP client (and a
+/// browser) reads it: `2852039166`, `0xa9.0xfe.0xa9.0xfe` and `169.254.43518` all name
+/// 169.254.169.254. `None` for a name that DNS has to answer.
+pub fn literal_ip(host: &str) -> Option<IpAddr> {
+    let host = percent_decoded(host);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    // A zone (`fe80::1%eth0`) does not make a link-local address any less so.
+    let unzoned = host.split('%').next().unwrap_or_default();
+    if let Ok(ip) = unzoned.parse::<Ipv6Addr>() {
+        return Some(IpAddr::V6(ip));
+    }
+    whatwg_ipv4(host).map(IpAddr::V4)
+}
+
+fn percent_decoded(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied(),
+            bytes.get(i + 2).copied(),
+        ) {
+            (b'%', Some(h), Some(l)) if hex(h).is_some() && hex(l).is_some() => {
+                out.push((hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0)) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
+}
+
+/// The URL standard's IPv4 parser: one to four dot-separated numbers, each decimal, octal
+/// (leading 0) or hex (0x), the last filling the bytes that remain.
+fn whatwg_ipv4(host: &str) -> Option<Ipv4Addr> {
+    let mut parts: Vec<&str> = host.split('.').collect();
+    if parts.len() > 1 && parts.last() == Some(&"") {
+        parts.pop();
+    }
+    if parts.is_empty() || parts.len() > 4 {
+        return None;
+    }
+    let numbers = parts
+        .iter()
+        .map(|p| {
+            let hex = p.strip_prefix("0x").or_else(|| p.strip_prefix("0X"));
+            let octal = p.strip_prefix('0').filter(|o| !o.is_empty());
+            let (digits, radix) = match (hex, octal) {
+                (Some(h), _) => (h, 16),
+                (None, Some(o)) => (o, 8),
+                (None, None) => (*p, 10),
+            };
+            if p.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+                return None;
+            }
+            if digits.is_empty() {
+                return Some(0);
+            }
+            u64::from_str_radix(digits, radix).ok()
+        })
+        .collect::<Option<Vec<u64>>>()?;
+    let (last, init) = numbers.split_last()?;
+    if init.iter().any(|n| *n > 255) || *last >= 256u64.pow(5 - numbers.len() as u32) {
+        return None;
+    }
+    let ip = init
+        .iter()
+        .enumerate()
+        .fold(*last, |ip, (i, n)| ip + (*n << (8 * (3 - i))));
+    Some(Ipv4Addr::from(ip as u32))
+}
+
+/// Errors quote at most this many characters of what a probed target answered: an error
+/// is shown to every viewer and sealed into dossiers, a target's body is neither's business.
+pub const QUOTE_MAX_CHARS: usize = 200;
+
+/// A probe error is stored with at most this many characters, whatever produced it.
+pub const ERROR_MAX_CHARS: usize = 600;
+
+/// `text` as an error may quote it: at most [`QUOTE_MAX_CHARS`] characters, cut on a
+/// character boundary, "…" marking the cut.
+pub fn quote_response(text: &str) -> String {
+    clip_chars(text, QUOTE_MAX_CHARS)
+}
+
+/// At most `max` characters of `text`, cut on a character boundary, "…" marking the cut.
+pub fn clip_chars(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+    }
+}
+
+/// The header list after an edit. A secret header sent without a value keeps the value
+/// stored under its name — unless the base URL moved to another host: a secret meant for
+/// one host is handed to another only when entered again. Returns the headers and the
+/// names of the secret headers dropped for that reason.
+pub fn carry_headers(
+    stored: &[ProbeHeader],
+    sent: Option<Vec<ProbeHeader>>,
+    host_changed: bool,
+) -> (Vec<ProbeHeader>, Vec<String>) {
+    let mut dropped = Vec::new();
+    let Some(sent) = sent else {
+        let kept: Vec<ProbeHeader> = stored
+            .iter()
+            .filter(|h| {
+                let drop = host_changed && h.secret;
+                if drop {
+                    dropped.push(h.name.clone());
+                }
+                !drop
+            })
+            .cloned()
+            .collect();
+        return (kept, dropped);
+    };
+    let mut kept = Vec::with_capacity(sent.len());
+    for mut h in sent {
+        h.name = h.name.trim().to_string();
+        // Only a secret header keeps its value when none is sent, and it stays secret:
+        // turning a secret into a plain header needs the value again.
+        if h.value.is_none() {
+            if let Some(old) = stored
+                .iter()
+                .find(|c| c.secret && c.name.eq_ignore_ascii_case(&h.name))
+            {
+                if host_changed {
+                    dropped.push(old.name.clone());
+                    continue;
+                }
+                h.value = old.value.clone();
+                h.secret = true;
+            }
+        }
+        kept.push(h);
+    }
+    (kept, dropped)
 }
 
 /// A release going live while its target environment has an open P1 should be rolled back.
@@ -613,3 +829,120 @@ pub fn component_states(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod target_tests {
+    use super::*;
+
+    fn spec(base_url: &str) -> EnvironmentSpec {
+        EnvironmentSpec {
+            name: "x".into(),
+            base_url: base_url.into(),
+            health_path: "/health".into(),
+            readiness_path: "/readiness".into(),
+            interval_seconds: 15,
+            timeout_ms: 2000,
+            expected_status: 200,
+            body_contains: None,
+            json_pointer: None,
+            json_equals: None,
+            headers: Vec::new(),
+            health_component: None,
+            readiness_component: None,
+            enabled: true,
+        }
+    }
+
+    #[test]
+    fn metadata_addresses_are_refused_however_they_are_written() {
+        let refuse = TargetPolicy::default();
+        for url in [
+            "http://169.254.169.254",
+            "http://169.254.169.254:80/latest",
+            "http://2852039166",
+            "http://0xa9.0xfe.0xa9.0xfe",
+            "http://0251.0376.0251.0376",
+            "http://169.254.43518",
+            "http://%31%36%39.254.169.254",
+            "http://169.254.169.254.",
+            "https://user@169.254.1.1",
+            "http://[fe80::1]:8080",
+            "http://[fe80::1%25eth0]",
+            "http://[FE80::abcd]",
+            "http://[fd00:ec2::254]",
+            "http://[::ffff:169.254.169.254]",
+            "http://[64:ff9b::a9fe:a9fe]",
+            "http://100.100.100.200",
+        ] {
+            let p = spec(url).check_target(refuse).unwrap_err();
+            assert_eq!(p.field, "base_url", "{url}");
+        }
+        for url in [
+            "http://127.0.0.1:8080",
+            "https://api.example.com",
+            "http://10.0.0.5",
+            "http://[::1]:3000",
+            "http://169.255.0.1",
+            "http://metadata.internal",
+        ] {
+            assert_eq!(spec(url).check_target(refuse), Ok(()), "{url}");
+        }
+        let allow = TargetPolicy {
+            allow_link_local: true,
+        };
+        assert_eq!(spec("http://169.254.169.254").check_target(allow), Ok(()));
+    }
+
+    #[test]
+    fn quotes_are_cut_on_a_character_boundary() {
+        assert_eq!(quote_response("short"), "short");
+        let long = "ä".repeat(500);
+        let q = quote_response(&long);
+        assert_eq!(q.chars().count(), QUOTE_MAX_CHARS + 1);
+        assert!(q.ends_with('…'));
+        assert_eq!(quote_response(&"x".repeat(200)), "x".repeat(200));
+    }
+
+    #[test]
+    fn secrets_stay_with_their_host() {
+        let stored = vec![
+            ProbeHeader {
+                name: "Authorization".into(),
+                value: Some("Bearer s".into()),
+                secret: true,
+            },
+            ProbeHeader {
+                name: "X-Team".into(),
+                value: Some("core".into()),
+                secret: false,
+            },
+        ];
+        let (same, dropped) = carry_headers(&stored, None, false);
+        assert_eq!(same, stored);
+        assert!(dropped.is_empty());
+        let (moved, dropped) = carry_headers(&stored, None, true);
+        assert_eq!(moved, vec![stored[1].clone()]);
+        assert_eq!(dropped, vec!["Authorization".to_string()]);
+        let blank = ProbeHeader {
+            name: "authorization".into(),
+            value: None,
+            secret: true,
+        };
+        let (kept, dropped) = carry_headers(&stored, Some(vec![blank.clone()]), false);
+        assert_eq!(kept[0].value.as_deref(), Some("Bearer s"));
+        assert!(dropped.is_empty());
+        let (kept, dropped) = carry_headers(&stored, Some(vec![blank]), true);
+        assert!(kept.is_empty());
+        assert_eq!(dropped, vec!["Authorization".to_string()]);
+        let again = ProbeHeader {
+            name: "Authorization".into(),
+            value: Some("Bearer new".into()),
+            secret: true,
+        };
+        let (kept, dropped) = carry_headers(&stored, Some(vec![again.clone()]), true);
+        assert_eq!(kept, vec![again]);
+        assert!(dropped.is_empty());
+        assert!(spec("http://a.example:1").host_differs("http://b.example:1"));
+        assert!(!spec("http://A.example:1/x").host_differs("https://a.example/y"));
+    }
+}

@@ -15,6 +15,10 @@ pub struct Environment {
     pub spec: EnvironmentSpec,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Secret headers a change dropped because the base URL moved to another host (only in
+    /// the answer to that change; they must be entered again for the new host).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dropped_secret_headers: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -153,6 +153,7 @@ pub enum ItemRefusal {
     ReasonRequired,
     EvidenceRequired,
     OnlyCaptainOrOwnerAcceptRisk,
+    OnlyCaptainOrOwnerNotApplicable,
     ReleaseClosed,
 }
 
@@ -180,6 +181,20 @@ pub fn check_item_change(
         }
         _ => Ok(()),
     }
+}
+
+/// Marking an item not applicable removes the need for its proof. For an item that needs
+/// proof (evidence required, or proven only by the probes) that is the release's captain's
+/// or owner's call, never any engineer's.
+pub fn check_not_applicable(
+    new_state: ItemState,
+    needs_proof: bool,
+    actor_is_captain_or_owner: bool,
+) -> Result<(), ItemRefusal> {
+    if new_state == ItemState::NotApplicable && needs_proof && !actor_is_captain_or_owner {
+        return Err(ItemRefusal::OnlyCaptainOrOwnerNotApplicable);
+    }
+    Ok(())
 }
 
 /// Whether an item goes back to `open` when proof is taken away (evidence retracted): it

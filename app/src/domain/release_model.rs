@@ -92,10 +92,31 @@ impl Release {
         self.is_captain(u) || self.is_owner(u)
     }
 
+    /// Who may change who is assigned as captain or product owner, given how many
+    /// sign-offs the release holds: anyone who may edit it while it is a draft, only an
+    /// admin once it has left the draft, and no one once both have signed.
+    pub fn reassignment(&self, sign_offs: usize) -> Reassignment {
+        if sign_offs >= 2 || self.phase.is_final() {
+            Reassignment::Closed
+        } else if self.phase == Phase::Draft {
+            Reassignment::Editors
+        } else {
+            Reassignment::AdminsOnly
+        }
+    }
+
     /// Who may move the release through its phases: its captain, or an admin.
     pub fn may_steer(&self, u: &UserInfo) -> bool {
         u.is_admin() || self.is_captain(u)
     }
+}
+
+/// Whether the people assigned to a release may still change (see [`Release::reassignment`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reassignment {
+    Editors,
+    AdminsOnly,
+    Closed,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,14 +1,18 @@
 //! Accounts: the first admin, creating and changing users, signing in, changing passwords.
+//! Every change to an account writes its audit row in the change's own transaction; the
+//! rows name the account and what changed, never a password or its hash.
 
+use super::audit::{self, Entry};
 use super::auth_cache::{self, AuthCache};
 use super::error::unique_violation_as;
-use super::throttle::LoginThrottle;
+use super::throttle::{registration_key, LoginThrottle};
 use super::{passwords, Actor, ServiceError};
 use crate::domain::account::{
     check_password, normalize_email, parse_roles, PasswordProblem, Role, UserInfo, UserRecord,
     NAME_MAX_CHARS,
 };
 use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
 use sqlx::PgPool;
 use std::net::IpAddr;
 use std::time::Instant;
@@ -94,6 +98,23 @@ fn role_names(roles: &[Role]) -> Vec<String> {
     roles.iter().map(|r| r.as_str().to_string()).collect()
 }
 
+/// An account as its audit rows show it.
+fn account_json(u: &UserInfo) -> Value {
+    json!({
+        "user_id": u.id,
+        "email": u.email,
+        "name": u.name,
+        "roles": role_names(&u.roles),
+    })
+}
+
+fn already_set_up() -> ServiceError {
+    ServiceError::Conflict {
+        en: "Shipgate is set up already; ask an admin for an account.",
+        de: "Shipgate ist bereits eingerichtet; ein Admin kann Ihnen ein Konto anlegen.",
+    }
+}
+
 fn email_taken() -> ServiceError {
     ServiceError::Conflict {
         en: "An account with this email address exists already.",
@@ -110,12 +131,24 @@ pub async fn has_users(pool: &PgPool) -> Result<bool, ServiceError> {
 }
 
 /// Registers the very first account, which becomes admin. Refused once any account exists.
+/// Anyone can call this, so everything cheap comes first: the throttle (per client
+/// address, like sign-ins), then whether the instance is set up already. Only a fresh
+/// instance gets as far as hashing the password.
 pub async fn register_first_admin(
     pool: &PgPool,
+    throttle: &LoginThrottle,
+    address: Option<IpAddr>,
     email: &str,
     name: &str,
     password: &str,
 ) -> Result<SignedIn, ServiceError> {
+    let key = registration_key(address);
+    throttle
+        .begin_attempt(&key, address, Instant::now())
+        .map_err(throttled)?;
+    if has_users(pool).await? {
+        return Err(already_set_up());
+    }
     let v = validate_new_user(&NewUser {
         email: email.into(),
         name: name.into(),
@@ -132,10 +165,7 @@ pub async fn register_first_admin(
         .fetch_one(&mut *tx)
         .await?;
     if exists {
-        return Err(ServiceError::Conflict {
-            en: "Shipgate is set up already; ask an admin for an account.",
-            de: "Shipgate ist bereits eingerichtet; ein Admin kann Ihnen ein Konto anlegen.",
-        });
+        return Err(already_set_up());
     }
     let roles = role_names(&[Role::Admin]);
     let row = sqlx::query!(
@@ -148,14 +178,28 @@ pub async fn register_first_admin(
     )
     .fetch_one(&mut *tx)
     .await?;
-    tx.commit().await?;
-    Ok(SignedIn {
-        user: UserInfo {
-            id: row.id,
-            email: v.email,
-            name: v.name,
-            roles: vec![Role::Admin],
+    let user = UserInfo {
+        id: row.id,
+        email: v.email,
+        name: v.name,
+        roles: vec![Role::Admin],
+    };
+    // The new admin is their own actor: nobody else was there.
+    audit::append(
+        &mut tx,
+        &Actor::User(user.clone()),
+        Entry {
+            action: "user.register",
+            release_id: None,
+            old: None,
+            new: Some(account_json(&user)),
         },
+    )
+    .await?;
+    tx.commit().await?;
+    throttle.record_success(&key, address);
+    Ok(SignedIn {
+        user,
         session_epoch: row.session_epoch,
     })
 }
@@ -175,6 +219,7 @@ pub async fn create_user(
         ));
     }
     let hash = passwords::hash(new.password).await?;
+    let mut tx = pool.begin().await?;
     let row = sqlx::query!(
         "INSERT INTO users (email, name, password_hash, roles) VALUES ($1, $2, $3, $4)
          RETURNING id, created_at AS \"created_at: DateTime<Utc>\"",
@@ -183,10 +228,10 @@ pub async fn create_user(
         hash,
         &role_names(&v.roles)
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await
     .map_err(|e| unique_violation_as(e, email_taken()))?;
-    Ok(UserRecord {
+    let record = UserRecord {
         user: UserInfo {
             id: row.id,
             email: v.email,
@@ -195,7 +240,20 @@ pub async fn create_user(
         },
         disabled: false,
         created_at: row.created_at,
-    })
+    };
+    audit::append(
+        &mut tx,
+        actor,
+        Entry {
+            action: "user.create",
+            release_id: None,
+            old: None,
+            new: Some(account_json(&record.user)),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(record)
 }
 
 pub async fn list_users(pool: &PgPool, actor: &Actor) -> Result<Vec<UserRecord>, ServiceError> {
@@ -255,12 +313,16 @@ pub async fn update_user(
             "Bitte mindestens eine Rolle wählen.",
         ));
     }
-    let role_names = roles.as_deref().map(role_names);
+    let new_roles = roles.as_deref().map(role_names);
     let mut tx = pool.begin().await?;
     // Serialises admin changes, so two admins demoting each other cannot leave none.
     sqlx::query!("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
         .execute(&mut *tx)
         .await?;
+    let before = sqlx::query!("SELECT roles, disabled FROM users WHERE id = $1", user_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
     let row = sqlx::query!(
         r#"UPDATE users SET
                roles = COALESCE($2, roles),
@@ -270,7 +332,7 @@ pub async fn update_user(
            WHERE id = $1
            RETURNING id, email, name, roles, disabled, created_at AS "created_at: DateTime<Utc>""#,
         user_id,
-        role_names.as_deref(),
+        new_roles.as_deref(),
         change.disabled
     )
     .fetch_optional(&mut *tx)
@@ -287,13 +349,53 @@ pub async fn update_user(
             de: "Shipgate braucht mindestens einen aktiven Admin.",
         });
     }
-    tx.commit().await?;
-    auth_cache::invalidate();
-    Ok(UserRecord {
+    let record = UserRecord {
         user: user_info(row.id, row.email, row.name, row.roles),
         disabled: row.disabled,
         created_at: row.created_at,
-    })
+    };
+    // One row per kind of change, and none for a change that changed nothing.
+    let target = |key: &str, value: Value| {
+        json!({
+            "user_id": record.user.id,
+            "email": record.user.email,
+            key: value,
+        })
+    };
+    let old_roles = roles_from_db(before.roles);
+    if old_roles != record.user.roles {
+        audit::append(
+            &mut tx,
+            actor,
+            Entry {
+                action: "user.roles",
+                release_id: None,
+                old: Some(target("roles", json!(role_names(&old_roles)))),
+                new: Some(target("roles", json!(role_names(&record.user.roles)))),
+            },
+        )
+        .await?;
+    }
+    if before.disabled != record.disabled {
+        audit::append(
+            &mut tx,
+            actor,
+            Entry {
+                action: if record.disabled {
+                    "user.disable"
+                } else {
+                    "user.enable"
+                },
+                release_id: None,
+                old: Some(target("disabled", json!(before.disabled))),
+                new: Some(target("disabled", json!(record.disabled))),
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    auth_cache::invalidate();
+    Ok(record)
 }
 
 fn throttled(wait: std::time::Duration) -> ServiceError {
@@ -393,14 +495,27 @@ pub async fn change_password(
     }
     throttle.record_success(&user.email, None);
     let hash = passwords::hash(new.to_string()).await?;
+    let mut tx = pool.begin().await?;
     let epoch = sqlx::query_scalar!(
         "UPDATE users SET password_hash = $2, session_epoch = session_epoch + 1, updated_at = now()
          WHERE id = $1 RETURNING session_epoch",
         user_id,
         hash
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await?;
+    audit::append(
+        &mut tx,
+        &Actor::User(user.clone()),
+        Entry {
+            action: "user.password",
+            release_id: None,
+            old: None,
+            new: Some(json!({ "user_id": user.id, "email": user.email, "by": "self" })),
+        },
+    )
+    .await?;
+    tx.commit().await?;
     auth_cache::invalidate();
     Ok(epoch)
 }

@@ -3,7 +3,9 @@
 use super::audit::{self, Entry};
 use super::releases::{self, bump, checklist, lock, require_worker};
 use super::{Actor, ServiceError};
-use crate::domain::release::{check_item_change, ItemRefusal, ItemState, Severity};
+use crate::domain::release::{
+    check_item_change, check_not_applicable, ItemRefusal, ItemState, Severity,
+};
 use crate::domain::release_model::{ChecklistItem, KnownIssue, Release};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -40,7 +42,8 @@ fn item_refusal(r: ItemRefusal) -> ServiceError {
             en: "This item needs evidence (a link or an attached file) before it can pass.",
             de: "Dieser Punkt braucht einen Nachweis (Link oder angehängte Datei), bevor er bestanden sein kann.",
         },
-        ItemRefusal::OnlyCaptainOrOwnerAcceptRisk => ServiceError::Forbidden,
+        ItemRefusal::OnlyCaptainOrOwnerAcceptRisk
+        | ItemRefusal::OnlyCaptainOrOwnerNotApplicable => ServiceError::Forbidden,
         ItemRefusal::ReleaseClosed => ServiceError::Conflict {
             en: "This release has ended and can no longer be changed.",
             de: "Dieses Release ist abgeschlossen und kann nicht mehr geändert werden.",
@@ -59,6 +62,9 @@ async fn find_item(
         .find(|i| i.key == item || i.id.to_string() == item)
         .ok_or(ServiceError::NotFound)
 }
+
+/// Links one checklist item may carry: enough for any real proof, not a dumping ground.
+pub const MAX_LINKS_PER_ITEM: usize = 20;
 
 pub async fn set_item(
     pool: &PgPool,
@@ -94,10 +100,11 @@ pub(crate) async fn set_item_as(
     };
     // Where Shipgate probes the staging environment, the probes are the proof of its
     // health item: it passes from a probe snapshot, not by hand.
+    let probe_only = crate::domain::monitoring::is_probed_item(&before.key);
     if !from_probes
-        && state == ItemState::Passed
-        && before.state != ItemState::Passed
-        && crate::domain::monitoring::is_probed_item(&before.key)
+        && matches!(state, ItemState::Passed | ItemState::NotApplicable)
+        && before.state != state
+        && probe_only
         && sqlx::query_scalar!(
             r#"SELECT EXISTS (SELECT 1 FROM environments
                               WHERE lower(name) = lower($1) AND enabled) AS "probed!""#,
@@ -127,6 +134,13 @@ pub(crate) async fn set_item_as(
             });
         }
         if !links.iter().any(|l| l == link) {
+            if links.len() >= MAX_LINKS_PER_ITEM {
+                return Err(ServiceError::Invalid {
+                    field: "link",
+                    en: "This item already has 20 links; attach a file or remove one first.",
+                    de: "Dieser Punkt hat bereits 20 Links; bitte eine Datei anhängen oder zuerst einen entfernen.",
+                });
+            }
             links.push(link.to_string());
         }
     }
@@ -147,6 +161,12 @@ pub(crate) async fn set_item_as(
         Some(reason.as_str()),
         before.evidence_required,
         links.len() + before.attachments.max(0) as usize,
+        is_captain_or_owner(actor, &r),
+    )
+    .map_err(item_refusal)?;
+    check_not_applicable(
+        state,
+        before.evidence_required || probe_only,
         is_captain_or_owner(actor, &r),
     )
     .map_err(item_refusal)?;

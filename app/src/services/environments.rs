@@ -5,7 +5,8 @@ use super::audit::{self, Entry};
 use super::error::unique_violation_as;
 use super::{Actor, ServiceError};
 use crate::domain::monitoring::{
-    Component, EndpointKind, EnvironmentSpec, ProbeHeader, Problem, Thresholds,
+    carry_headers, Component, EndpointKind, EnvironmentSpec, ProbeHeader, Problem, TargetPolicy,
+    Thresholds,
 };
 use crate::domain::monitoring_model::{Environment, MonitoringSettings};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -102,42 +103,28 @@ fn text(v: Option<Option<String>>, current: Option<String>) -> Option<String> {
     }
 }
 
-/// The stored spec with `input` applied, checked.
+/// The stored spec with `input` applied, checked; with the names of the secret headers
+/// dropped because the base URL moved to another host.
 fn apply(
     current: EnvironmentSpec,
     input: EnvironmentInput,
-) -> Result<EnvironmentSpec, ServiceError> {
-    let headers = match input.headers {
-        None => current.headers.clone(),
-        Some(new) => new
-            .into_iter()
-            .map(|mut h| {
-                h.name = h.name.trim().to_string();
-                // Only a secret header keeps its value when none is sent, and it stays
-                // secret: turning a secret into a plain header needs the value again.
-                if h.value.is_none() {
-                    if let Some(stored) = current
-                        .headers
-                        .iter()
-                        .find(|c| c.secret && c.name.eq_ignore_ascii_case(&h.name))
-                    {
-                        h.value = stored.value.clone();
-                        h.secret = true;
-                    }
-                }
-                h
-            })
-            .collect(),
-    };
+    targets: TargetPolicy,
+) -> Result<(EnvironmentSpec, Vec<String>), ServiceError> {
+    let base_url = input
+        .base_url
+        .map(|s| s.trim().trim_end_matches('/').to_string())
+        .unwrap_or_else(|| current.base_url.clone());
+    let (headers, dropped) = carry_headers(
+        &current.headers,
+        input.headers,
+        current.host_differs(&base_url),
+    );
     let spec = EnvironmentSpec {
         name: input
             .name
             .map(|s| s.trim().to_string())
             .unwrap_or(current.name),
-        base_url: input
-            .base_url
-            .map(|s| s.trim().trim_end_matches('/').to_string())
-            .unwrap_or(current.base_url),
+        base_url,
         health_path: input
             .health_path
             .map(|s| s.trim().to_string())
@@ -164,7 +151,8 @@ fn apply(
         enabled: input.enabled.unwrap_or(current.enabled),
     };
     spec.check().map_err(problem)?;
-    Ok(spec)
+    spec.check_target(targets).map_err(problem)?;
+    Ok((spec, dropped))
 }
 
 fn duplicate_name(e: sqlx::Error) -> ServiceError {
@@ -192,6 +180,7 @@ fn shown(
         spec,
         created_at,
         updated_at,
+        dropped_secret_headers: Vec::new(),
     }
 }
 
@@ -308,10 +297,12 @@ async fn schedule(
     Ok(())
 }
 
+/// Registers an environment; `targets` says which addresses it may point at.
 pub async fn create(
     pool: &PgPool,
     actor: &Actor,
     input: EnvironmentInput,
+    targets: TargetPolicy,
 ) -> Result<Environment, ServiceError> {
     actor.require_admin()?;
     let (Some(name), Some(base_url)) = (input.name.clone(), input.base_url.clone()) else {
@@ -321,7 +312,7 @@ pub async fn create(
             "Eine Umgebung braucht einen Namen und eine Basis-URL.",
         ));
     };
-    let spec = apply(defaults(name, base_url), input)?;
+    let (spec, _) = apply(defaults(name, base_url), input, targets)?;
     if spec.headers.iter().any(|h| h.value.is_none()) {
         return Err(ServiceError::invalid(
             "headers",
@@ -377,11 +368,14 @@ pub async fn create(
     Ok(shown(row.id, row.spec, row.created_at, row.updated_at))
 }
 
+/// Changes an environment. Moving it to another host drops its secret headers unless they
+/// are entered again in the same change; the answer and the audit row name those dropped.
 pub async fn update(
     pool: &PgPool,
     actor: &Actor,
     id: i64,
     input: EnvironmentInput,
+    targets: TargetPolicy,
 ) -> Result<Environment, ServiceError> {
     actor.require_admin()?;
     let mut tx = pool.begin().await?;
@@ -393,7 +387,7 @@ pub async fn update(
         .await?
         .pop()
         .ok_or(ServiceError::NotFound)?;
-    let spec = apply(before.spec.clone(), input)?;
+    let (spec, dropped) = apply(before.spec.clone(), input, targets)?;
     sqlx::query!(
         "UPDATE environments SET name = $2, base_url = $3, health_path = $4, readiness_path = $5,
                 interval_seconds = $6, timeout_ms = $7, expected_status = $8, body_contains = $9,
@@ -426,6 +420,9 @@ pub async fn update(
             &before.spec.readiness_path,
         );
     schedule(&mut tx, id, &spec, moved).await?;
+    if !spec.name.eq_ignore_ascii_case(&before.spec.name) {
+        carry_releases_along(&mut tx, actor, &before.spec.name, &spec.name).await?;
+    }
     audit::append(
         &mut tx,
         actor,
@@ -433,7 +430,11 @@ pub async fn update(
             action: "environment.update",
             release_id: None,
             old: Some(json!({ "id": id, "environment": audited(&before.spec) })),
-            new: Some(json!({ "id": id, "environment": audited(&spec) })),
+            new: Some(json!({
+                "id": id,
+                "environment": audited(&spec),
+                "dropped_secret_headers": dropped,
+            })),
         },
     )
     .await?;
@@ -443,7 +444,49 @@ pub async fn update(
         .pop()
         .ok_or(ServiceError::NotFound)?;
     tx.commit().await?;
-    Ok(shown(row.id, row.spec, row.created_at, row.updated_at))
+    Ok(Environment {
+        dropped_secret_headers: dropped,
+        ..shown(row.id, row.spec, row.created_at, row.updated_at)
+    })
+}
+
+/// Releases name their environments by name. When an environment is renamed, the releases
+/// still running on it follow, so that renaming staging cannot take a release out of the
+/// rule that its health item passes from the probes.
+async fn carry_releases_along(
+    conn: &mut sqlx::PgConnection,
+    actor: &Actor,
+    old_name: &str,
+    new_name: &str,
+) -> Result<(), ServiceError> {
+    let moved = sqlx::query!(
+        r#"UPDATE releases
+              SET environment = CASE WHEN lower(environment) = lower($1) THEN $2 ELSE environment END,
+                  staging_environment = CASE WHEN lower(staging_environment) = lower($1) THEN $2
+                                             ELSE staging_environment END,
+                  revision = revision + 1, updated_at = now()
+            WHERE phase NOT IN ('done', 'no_go', 'rolled_back')
+              AND (lower(environment) = lower($1) OR lower(staging_environment) = lower($1))
+        RETURNING id"#,
+        old_name,
+        new_name
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in moved {
+        audit::append(
+            &mut *conn,
+            actor,
+            Entry {
+                action: "release.environment_renamed",
+                release_id: Some(r.id),
+                old: Some(json!({ "environment": old_name })),
+                new: Some(json!({ "environment": new_name })),
+            },
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Removes an environment with its probe history and alerts (the audit trail keeps a

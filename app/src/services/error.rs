@@ -40,6 +40,7 @@ impl ServiceError {
             ServiceError::Forbidden => "forbidden",
             ServiceError::InvalidCredentials => "invalid_credentials",
             ServiceError::Throttled { .. } => "too_many_requests",
+            ServiceError::Db(e) if db_unreachable(e) => "unavailable",
             ServiceError::Db(_) | ServiceError::Internal(_) => "internal",
         }
     }
@@ -82,9 +83,37 @@ impl ServiceError {
         }
     }
 
+    /// The HTTP status every edge answers this with (REST and server functions alike).
+    /// A database that cannot be reached is an outage (503), not a bug (500).
+    pub fn status(&self) -> http::StatusCode {
+        use http::StatusCode;
+        match self {
+            ServiceError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ServiceError::NotFound => StatusCode::NOT_FOUND,
+            ServiceError::Conflict { .. } => StatusCode::CONFLICT,
+            ServiceError::Forbidden => StatusCode::FORBIDDEN,
+            ServiceError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            ServiceError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ServiceError::Db(e) if db_unreachable(e) => StatusCode::SERVICE_UNAVAILABLE,
+            ServiceError::Db(_) | ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
     pub fn is_internal(&self) -> bool {
         matches!(self, ServiceError::Db(_) | ServiceError::Internal(_))
     }
+}
+
+/// The database could not be reached at all (down, restarting, pool exhausted).
+pub fn db_unreachable(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed
+    )
 }
 
 /// Turns a unique-constraint violation into a conflict the user can act on.

@@ -6,7 +6,8 @@
 use super::environments::{notify, settings};
 use super::ServiceError;
 use crate::domain::monitoring::{
-    endpoint_state, firing, EndpointFacts, EndpointKind, HealthState, Rule, Sample, WindowStats,
+    clip_chars, endpoint_state, firing, EndpointFacts, EndpointKind, HealthState, Rule, Sample,
+    WindowStats, ERROR_MAX_CHARS,
 };
 use crate::domain::release::Severity;
 use chrono::{DateTime, Duration, Utc};
@@ -132,6 +133,16 @@ pub async fn record_probe_batch(
     if batch.is_empty() {
         return Ok(());
     }
+    // Every viewer sees these errors and dossiers seal them: they stay short whatever
+    // the prober wrote (it quotes targets' answers briefly already).
+    let clipped: Vec<ProbeResult> = batch
+        .iter()
+        .map(|r| ProbeResult {
+            error: r.error.as_deref().map(|e| clip_chars(e, ERROR_MAX_CHARS)),
+            ..r.clone()
+        })
+        .collect();
+    let batch = clipped.as_slice();
     let mut tx = pool.begin().await?;
     sqlx::query!(
         "INSERT INTO probe_results (endpoint_id, scheduled_at, started_at, ok, status,

@@ -512,6 +512,8 @@ pub async fn update(
     };
     let mut tx = pool.begin().await?;
     let before = lock(&mut tx, id, Some(expected)).await?;
+    // Editing is steering: only this release's captain or an admin, not any captain.
+    require_steer(actor, &before)?;
     if before.phase.is_final() {
         return Err(ServiceError::Conflict {
             en: "This release has ended and can no longer be changed.",
@@ -601,6 +603,22 @@ pub async fn update(
     .await?;
     bump(&mut tx, id).await?;
     let updated = load(&mut tx, id).await?;
+    let assigned = |r: &Release| (r.release_captain.clone(), r.product_owner.clone());
+    if assigned(&updated) != assigned(&before) {
+        require_reassignment(&mut tx, actor, &before).await?;
+        // The signed content names the people, so sign-offs given before are stale now.
+        audit::append(
+            &mut tx,
+            actor,
+            Entry {
+                action: "release.reassign",
+                release_id: Some(id),
+                old: Some(json!({ "release_captain": before.release_captain, "product_owner": before.product_owner })),
+                new: Some(json!({ "release_captain": updated.release_captain, "product_owner": updated.product_owner })),
+            },
+        )
+        .await?;
+    }
     audit::append(
         &mut tx,
         actor,
@@ -614,6 +632,34 @@ pub async fn update(
     .await?;
     tx.commit().await?;
     Ok(updated)
+}
+
+/// Refuses a change of the assigned people that [`Release::reassignment`] does not allow.
+async fn require_reassignment(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    r: &Release,
+) -> Result<(), ServiceError> {
+    use crate::domain::release_model::Reassignment;
+    let sign_offs = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM sign_offs WHERE release_id = $1"#,
+        r.id
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let admin = match actor {
+        Actor::Cli | Actor::Probes => true,
+        Actor::User(u) => u.is_admin(),
+    };
+    match r.reassignment(sign_offs as usize) {
+        Reassignment::Editors => Ok(()),
+        Reassignment::AdminsOnly if admin => Ok(()),
+        Reassignment::AdminsOnly => Err(ServiceError::Forbidden),
+        Reassignment::Closed => Err(ServiceError::Conflict {
+            en: "Both have signed: who is assigned as release captain and product owner no longer changes.",
+            de: "Beide haben unterschrieben: Wer als Release Captain und Product Owner zugeordnet ist, ändert sich nicht mehr.",
+        }),
+    }
 }
 
 pub async fn checklist(

@@ -8,6 +8,7 @@ use super::page_cache::ReleaseViews;
 use super::{releases, ServiceError};
 use crate::domain::monitoring::{
     component_states, rollback_suggested, uptime_pct, Component, EndpointKind, HealthState,
+    TargetPolicy,
 };
 use crate::domain::monitoring_model::{
     ComponentStatus, EndpointStatus, EnvironmentStatus, PublicStatus, ReleaseInFlight,
@@ -38,8 +39,57 @@ struct SlowParts {
     sparklines: HashMap<i64, Vec<Option<i32>>>,
 }
 
+/// An open status stream checks its viewer's session or token again at least this often.
+pub const STREAM_RECHECK: std::time::Duration = std::time::Duration::from_secs(30);
+/// Status streams one user may hold open at once (tabs, wall screens).
+pub const STREAMS_PER_USER: usize = 5;
+
+/// How this Shipgate treats the status stream's viewers and the environments it watches;
+/// set once at start-up from the configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HubSettings {
+    /// Which addresses environments may point at.
+    pub targets: TargetPolicy,
+    pub stream_recheck: std::time::Duration,
+    pub streams_per_user: usize,
+}
+
+impl Default for HubSettings {
+    fn default() -> Self {
+        HubSettings {
+            targets: TargetPolicy::default(),
+            stream_recheck: STREAM_RECHECK,
+            streams_per_user: STREAMS_PER_USER,
+        }
+    }
+}
+
+type StreamCounts = Arc<Mutex<HashMap<i64, usize>>>;
+
+/// One open status stream of a user; dropping it (the stream ended or the viewer went
+/// away) frees the place.
+#[derive(Debug)]
+pub struct StreamTicket {
+    counts: StreamCounts,
+    user_id: i64,
+}
+
+impl Drop for StreamTicket {
+    fn drop(&mut self) {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = counts.get_mut(&self.user_id) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                counts.remove(&self.user_id);
+            }
+        }
+    }
+}
+
 pub struct StatusHub {
     current: watch::Sender<Arc<Published>>,
+    settings: Mutex<HubSettings>,
+    streams: StreamCounts,
     slow: Mutex<Option<(DateTime<Utc>, Arc<SlowParts>)>>,
     /// Releases in flight as last read, and when: probe rounds reuse them (only their
     /// "rollback suggested" is judged again).
@@ -69,6 +119,8 @@ impl Default for StatusHub {
                 json,
             }))
             .0,
+            settings: Mutex::new(HubSettings::default()),
+            streams: StreamCounts::default(),
             slow: Mutex::new(None),
             releases: Mutex::new(None),
             version: AtomicU64::new(0),
@@ -90,6 +142,30 @@ impl StatusHub {
     /// Every new snapshot, starting with the current one.
     pub fn subscribe(&self) -> watch::Receiver<Arc<Published>> {
         self.current.subscribe()
+    }
+
+    pub fn configure(&self, settings: HubSettings) {
+        *self.settings.lock().unwrap_or_else(|e| e.into_inner()) = settings;
+    }
+
+    pub fn settings(&self) -> HubSettings {
+        *self.settings.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A place for one more status stream of `user_id`, or `None` while they hold
+    /// [`HubSettings::streams_per_user`] already.
+    pub fn open_stream(&self, user_id: i64) -> Option<StreamTicket> {
+        let limit = self.settings().streams_per_user;
+        let mut counts = self.streams.lock().unwrap_or_else(|e| e.into_inner());
+        let open = counts.entry(user_id).or_insert(0);
+        if *open >= limit {
+            return None;
+        }
+        *open += 1;
+        Some(StreamTicket {
+            counts: self.streams.clone(),
+            user_id,
+        })
     }
 
     /// Builds the snapshot afresh and publishes it.

@@ -11,8 +11,9 @@ use object_store::path::Path;
 use object_store::{GetOptions, GetRange, GetResult, ObjectStore, PutPayload, WriteMultipart};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Parts are cut at 5 MiB for S3 (its smallest part) and at 1 MiB for a local folder, and
 /// at most two are in flight: an upload holds at most three parts, whatever its size.
@@ -22,6 +23,11 @@ const PARTS_IN_FLIGHT: usize = 2;
 /// Received chunks (up to a few hundred KB each) waiting for the hashing thread: enough
 /// to keep it busy, few enough to bound the memory an upload holds.
 const HASH_QUEUE: usize = 8;
+
+/// Uploads one person may stream at once. Each holds up to three parts in memory, a hashing
+/// thread and a storage connection; past this a person (or a leaked token) only piles up
+/// work, so the next one is refused at once (429) rather than queued.
+pub const UPLOADS_PER_USER: usize = 4;
 
 /// Where evidence files are kept (`FILE_STORAGE_MODE`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,6 +52,31 @@ pub struct Storage {
     pub max_bytes: u64,
     /// "local /var/lib/shipgate/evidence" or "s3 bucket-name", for logs.
     pub label: String,
+    /// Uploads in flight per user.
+    uploads: Arc<Mutex<HashMap<i64, usize>>>,
+}
+
+/// One of a person's [`UPLOADS_PER_USER`] upload slots; given back when dropped.
+#[derive(Debug)]
+pub struct UploadSlot {
+    uploads: Arc<Mutex<HashMap<i64, usize>>>,
+    user_id: i64,
+}
+
+impl Drop for UploadSlot {
+    fn drop(&mut self) {
+        let mut all = self.uploads.lock().unwrap_or_else(|p| p.into_inner());
+        let left = match all.get_mut(&self.user_id) {
+            Some(n) => {
+                *n = n.saturating_sub(1);
+                *n
+            }
+            None => return,
+        };
+        if left == 0 {
+            all.remove(&self.user_id);
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +144,22 @@ impl Storage {
             part_bytes,
             max_bytes,
             label,
+            uploads: Arc::default(),
+        })
+    }
+
+    /// A slot for one more upload by `user_id`, or `None` when they already have
+    /// [`UPLOADS_PER_USER`] streaming.
+    pub fn upload_slot(&self, user_id: i64) -> Option<UploadSlot> {
+        let mut all = self.uploads.lock().unwrap_or_else(|p| p.into_inner());
+        let n = all.entry(user_id).or_insert(0);
+        if *n >= UPLOADS_PER_USER {
+            return None;
+        }
+        *n += 1;
+        Some(UploadSlot {
+            uploads: self.uploads.clone(),
+            user_id,
         })
     }
 
@@ -263,5 +310,29 @@ impl Storage {
             keys.push(meta?.location.to_string());
         }
         Ok(keys)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_person_has_a_few_upload_slots_and_gets_them_back() {
+        let dir =
+            std::env::temp_dir().join(format!("shipgate-upload-slots-{}", std::process::id()));
+        let storage = Storage::from_settings(&StorageSettings::Local { dir }, 1).unwrap();
+        let mut held: Vec<UploadSlot> = (0..UPLOADS_PER_USER)
+            .map(|_| storage.upload_slot(1).unwrap())
+            .collect();
+        assert!(storage.upload_slot(1).is_none());
+        assert!(storage.upload_slot(2).is_some(), "others are not held up");
+        held.pop();
+        assert!(
+            storage.upload_slot(1).is_some(),
+            "a finished upload frees its slot"
+        );
+        drop(held);
+        assert!(storage.uploads.lock().unwrap().is_empty());
     }
 }

@@ -99,6 +99,17 @@ impl LoginThrottle {
     }
 }
 
+/// The throttle key for first-admin registration from one client address. Registration
+/// checks no password of an existing account, so it is keyed by where it comes from: each
+/// address gets the per-account allowance, and its attempts count against the address as
+/// sign-ins do. The key holds no `@`, so it never shares a count with an account.
+pub fn registration_key(address: Option<IpAddr>) -> String {
+    match address {
+        Some(a) => format!("register from {a}"),
+        None => "register".to_string(),
+    }
+}
+
 fn locked_for(
     entries: Option<&mut Vec<Instant>>,
     max: usize,
@@ -154,6 +165,25 @@ mod tests {
         }
         assert!(t.begin_attempt("fresh@x.org", Some(ip), now).is_err());
         assert_eq!(t.begin_attempt("fresh@x.org", None, now), Ok(()));
+    }
+
+    #[test]
+    fn registration_is_counted_per_address_apart_from_accounts() {
+        let t = LoginThrottle::new(policy());
+        let now = Instant::now();
+        let a: IpAddr = "10.0.0.3".parse().unwrap();
+        let b: IpAddr = "10.0.0.4".parse().unwrap();
+        let key = registration_key(Some(a));
+        for _ in 0..3 {
+            assert_eq!(t.begin_attempt(&key, Some(a), now), Ok(()));
+        }
+        assert!(t.begin_attempt(&key, Some(a), now).is_err());
+        assert_eq!(
+            t.begin_attempt(&registration_key(Some(b)), Some(b), now),
+            Ok(())
+        );
+        assert_ne!(registration_key(Some(a)), registration_key(Some(b)));
+        assert!(!registration_key(Some(a)).contains('@'));
     }
 
     #[test]

@@ -1,13 +1,17 @@
 //! Personal API tokens for machines (CI/CD). Shown once, stored as sha256, revocable.
+//! Issuing and revoking write audit rows naming the token by id, name and prefix; the
+//! secret and its hash never reach the audit log.
 
 use super::accounts::user_info;
+use super::audit::{self, Entry};
 use super::auth_cache::{self, AuthCache, TokenOwner};
-use super::ServiceError;
+use super::{Actor, ServiceError};
 use crate::domain::account::{IssuedToken, TokenInfo, UserInfo};
 use chrono::{DateTime, Utc};
 use rand::RngCore;
+use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 const TOKEN_PREFIX: &str = "sg_";
 
@@ -15,7 +19,52 @@ fn digest(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
 
+/// The token's owner, who is also the actor when people manage their own tokens.
+async fn load_owner(conn: &mut PgConnection, user_id: i64) -> Result<UserInfo, ServiceError> {
+    let r = sqlx::query!(
+        "SELECT id, email, name, roles FROM users WHERE id = $1",
+        user_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(ServiceError::NotFound)?;
+    Ok(user_info(r.id, r.email, r.name, r.roles))
+}
+
+/// A token as its audit rows show it.
+fn token_json(owner: &UserInfo, id: i64, name: &str, prefix: &str) -> Value {
+    json!({
+        "token_id": id,
+        "name": name,
+        "prefix": prefix,
+        "user_id": owner.id,
+        "email": owner.email,
+    })
+}
+
+/// Issues a token to its owner, who is the one asking.
 pub async fn issue(pool: &PgPool, user_id: i64, name: &str) -> Result<IssuedToken, ServiceError> {
+    issue_as(pool, None, user_id, name).await
+}
+
+/// Issues a token to a user on someone else's behalf (the operator at the command line).
+pub async fn issue_for(
+    pool: &PgPool,
+    actor: &Actor,
+    user_id: i64,
+    name: &str,
+) -> Result<IssuedToken, ServiceError> {
+    actor.require_admin()?;
+    issue_as(pool, Some(actor), user_id, name).await
+}
+
+/// `actor: None` means the owner.
+async fn issue_as(
+    pool: &PgPool,
+    actor: Option<&Actor>,
+    user_id: i64,
+    name: &str,
+) -> Result<IssuedToken, ServiceError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(ServiceError::invalid(
@@ -28,6 +77,8 @@ pub async fn issue(pool: &PgPool, user_id: i64, name: &str) -> Result<IssuedToke
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let secret = format!("{TOKEN_PREFIX}{}", hex::encode(bytes));
     let prefix: String = secret.chars().take(TOKEN_PREFIX.len() + 6).collect();
+    let mut tx = pool.begin().await?;
+    let owner = load_owner(&mut tx, user_id).await?;
     let row = sqlx::query!(
         "INSERT INTO api_tokens (user_id, name, token_hash, prefix) VALUES ($1, $2, $3, $4)
          RETURNING id, created_at AS \"created_at: DateTime<Utc>\"",
@@ -36,8 +87,21 @@ pub async fn issue(pool: &PgPool, user_id: i64, name: &str) -> Result<IssuedToke
         digest(&secret),
         prefix
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await?;
+    let by_owner = Actor::User(owner.clone());
+    audit::append(
+        &mut tx,
+        actor.unwrap_or(&by_owner),
+        Entry {
+            action: "token.issue",
+            release_id: None,
+            old: None,
+            new: Some(token_json(&owner, row.id, name, &prefix)),
+        },
+    )
+    .await?;
+    tx.commit().await?;
     Ok(IssuedToken {
         token: TokenInfo {
             id: row.id,
@@ -65,20 +129,49 @@ pub async fn list(pool: &PgPool, user_id: i64) -> Result<Vec<TokenInfo>, Service
     .await?)
 }
 
-/// Revokes one of the user's own tokens. Revoking twice is harmless.
+/// Revokes one of the user's own tokens. Revoking twice is harmless, and only the first
+/// time is a change worth an audit row.
 pub async fn revoke(pool: &PgPool, user_id: i64, token_id: i64) -> Result<(), ServiceError> {
-    let found = sqlx::query!(
-        "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, now())
-         WHERE id = $1 AND user_id = $2",
+    let mut tx = pool.begin().await?;
+    let revoked = sqlx::query!(
+        r#"UPDATE api_tokens SET revoked_at = now()
+           WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL
+           RETURNING name, prefix, revoked_at AS "revoked_at!: DateTime<Utc>""#,
         token_id,
         user_id
     )
-    .execute(pool)
-    .await?
-    .rows_affected();
-    if found == 0 {
-        return Err(ServiceError::NotFound);
-    }
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(revoked) = revoked else {
+        let exists = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM api_tokens WHERE id = $1 AND user_id = $2) AS "exists!""#,
+            token_id,
+            user_id
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        return if exists {
+            Ok(())
+        } else {
+            Err(ServiceError::NotFound)
+        };
+    };
+    let owner = load_owner(&mut tx, user_id).await?;
+    let token = token_json(&owner, token_id, &revoked.name, &revoked.prefix);
+    let mut new = token.clone();
+    new["revoked_at"] = json!(revoked.revoked_at);
+    audit::append(
+        &mut tx,
+        &Actor::User(owner),
+        Entry {
+            action: "token.revoke",
+            release_id: None,
+            old: Some(token),
+            new: Some(new),
+        },
+    )
+    .await?;
+    tx.commit().await?;
     auth_cache::invalidate();
     Ok(())
 }

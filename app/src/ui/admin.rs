@@ -1,4 +1,5 @@
-//! Admin: the team's accounts, their roles, and disabling an account.
+//! Admin: the team's accounts, their roles, and disabling an account; links to the audit
+//! log and the checklist templates.
 
 use super::{short_time, use_lang, use_user};
 use crate::actions::{error_text, CreateUser, SetUserDisabled, UpdateUserRoles};
@@ -34,25 +35,29 @@ fn RoleBoxes(lang: Lang, #[prop(optional)] checked: Vec<Role>) -> impl IntoView 
         .collect_view()
 }
 
+/// What an account without the admin role sees instead of an admin page, answered with 403.
+pub(super) fn needs_admin(lang: Lang, title: &'static str) -> AnyView {
+    #[cfg(feature = "ssr")]
+    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+        resp.set_status(http::StatusCode::FORBIDDEN);
+    }
+    view! {
+        <Title text=title/>
+        <section class="card">
+            <h1>{title}</h1>
+            <p class="alert error" role="alert">
+                {lang.pick("This page needs the admin role.", "Diese Seite erfordert die Admin-Rolle.")}
+            </p>
+        </section>
+    }
+    .into_any()
+}
+
 #[component]
 pub fn AdminUsersPage() -> impl IntoView {
     let lang = use_lang();
-    let is_admin = use_user().is_some_and(|u| u.is_admin());
-    if !is_admin {
-        #[cfg(feature = "ssr")]
-        if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
-            resp.set_status(http::StatusCode::FORBIDDEN);
-        }
-        return view! {
-            <Title text=lang.pick("Admin", "Admin")/>
-            <section class="card">
-                <h1>{lang.pick("Admin", "Admin")}</h1>
-                <p class="alert error" role="alert">
-                    {lang.pick("This page needs the admin role.", "Diese Seite erfordert die Admin-Rolle.")}
-                </p>
-            </section>
-        }
-        .into_any();
+    if !use_user().is_some_and(|u| u.is_admin()) {
+        return needs_admin(lang, lang.pick("Admin", "Admin"));
     }
 
     let create = ServerAction::<CreateUser>::new();
@@ -95,7 +100,11 @@ pub fn AdminUsersPage() -> impl IntoView {
         <section class="card">
             <div class="row-between">
                 <h1>{lang.pick("Users", "Benutzer")}</h1>
-                <a href="/admin/templates">{lang.pick("Checklist templates", "Checklisten-Vorlagen")}</a>
+                <nav class="links">
+                    <a href="/admin/audit">{lang.pick("Audit log", "Audit-Log")}</a>
+                    " · "
+                    <a href="/admin/templates">{lang.pick("Checklist templates", "Checklisten-Vorlagen")}</a>
+                </nav>
             </div>
             {outcome}
             <Transition fallback=move || view! { <p class="muted">{lang.pick("Loading…", "Lädt …")}</p> }>

@@ -85,11 +85,11 @@ fn LogView(p: LogPage, lang: Lang) -> impl IntoView {
             <a href=download download="">{lang.pick("download", "herunterladen")}</a>
         </p>
     };
-    if !p.viewable {
+    if let Some(why) = p.unviewable {
         return view! {
             <section class="card">
                 {header}
-                <p>{lang.pick("This file cannot be shown here; download it instead.", "Diese Datei kann hier nicht angezeigt werden; bitte herunterladen.")}</p>
+                <p data-testid="log-unviewable">{why.text(lang)}</p>
             </section>
         }
         .into_any();

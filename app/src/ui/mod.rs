@@ -3,6 +3,7 @@
 mod account;
 mod admin;
 mod archive;
+mod audit_page;
 mod auth_pages;
 mod dossier_page;
 mod environments;
@@ -78,6 +79,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     let boot_json = serde_json::to_string(&boot).unwrap_or_default();
     let lang = boot.lang.code();
     provide_context(boot);
+    set_page_csp();
     view! {
         <!DOCTYPE html>
         <html lang=lang>
@@ -97,15 +99,41 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The Content-Security-Policy of a page: scripts only from Shipgate itself, the one inline
+/// hydration script by this response's nonce, WebAssembly compiled by the browser
+/// (`wasm-unsafe-eval`, nothing else eval-like), no framing, no plugins, no foreign forms.
+#[cfg(feature = "ssr")]
+pub fn page_csp(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; \
+         report-uri /csp-report"
+    )
+}
+
+/// Every page is rendered through the shell, so the policy naming this response's nonce
+/// is set here (routes, the not-found fallback and error pages alike).
+#[cfg(feature = "ssr")]
+fn set_page_csp() {
+    let (Some(nonce), Some(resp)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) else {
+        return;
+    };
+    if let Ok(value) = http::HeaderValue::from_str(&page_csp(&nonce)) {
+        resp.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     let lang = use_lang();
     view! {
         <Stylesheet id="leptos" href="/pkg/shipgate.css"/>
-        <Title formatter=|page: String| {
-            if page.is_empty() { "Shipgate".to_string() } else { format!("{page} · Shipgate") }
-        }/>
+        <Title formatter=page_title/>
         <Router>
             <layout::Shell>
                 <Routes fallback=move || view! { <NotFound lang/> }>
@@ -122,6 +150,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/environments") view=environments::EnvironmentsPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=admin::AdminUsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/templates") view=templates::TemplatesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/audit") view=audit_page::AuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=account::AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=auth_pages::LoginPage/>
                     <Route path=path!("/register") view=auth_pages::RegisterPage/>
@@ -129,6 +158,39 @@ pub fn App() -> impl IntoView {
             </layout::Shell>
         </Router>
     }
+}
+
+/// The document title for a page's own title. leptos_meta writes the title into the
+/// server-rendered `<head>` without escaping it, and page titles carry release titles and
+/// file names people typed, so the server escapes here. In the browser the title is set as
+/// `document.title`, which is text already.
+fn page_title(page: String) -> String {
+    let title = if page.is_empty() {
+        "Shipgate".to_string()
+    } else {
+        format!("{page} · Shipgate")
+    };
+    if cfg!(feature = "ssr") {
+        escape_html_text(&title)
+    } else {
+        title
+    }
+}
+
+/// Escapes text for an HTML text or double-quoted attribute position.
+pub fn escape_html_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[component]

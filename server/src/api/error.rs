@@ -50,18 +50,10 @@ impl ApiError {
 
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
-        let status = match &e {
-            ServiceError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ServiceError::NotFound => StatusCode::NOT_FOUND,
-            ServiceError::Conflict { .. } => StatusCode::CONFLICT,
-            ServiceError::Forbidden => StatusCode::FORBIDDEN,
-            ServiceError::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            ServiceError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ServiceError::Db(_) | ServiceError::Internal(_) => {
-                tracing::error!(error = %e, "request failed");
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
-        };
+        let status = e.status();
+        if status.is_server_error() {
+            tracing::error!(error = %e, "request failed");
+        }
         ApiError {
             status,
             code: e.code(),

@@ -3,8 +3,9 @@
 
 use super::{ApiError, ApiJson, ApiUser};
 use app::domain::evidence::{recorded_name, sanitize_filename, Evidence, Kind, OCTET_STREAM};
+use app::i18n::Lang;
 use app::services::evidence::{self, NewEvidence, Target};
-use app::services::storage::{Storage, UploadError};
+use app::services::storage::{Storage, UploadError, UPLOADS_PER_USER};
 use app::services::{Actor, ServiceError};
 use app::state::AppState;
 use axum::body::Body;
@@ -249,10 +250,34 @@ async fn upload(
     Query(q): Query<UploadQuery>,
     req: Request,
 ) -> Result<Response, ApiError> {
+    let Some(slot) = state.storage.upload_slot(user.0.user.id) else {
+        return Err(too_many_uploads(app::i18n::request_lang(req.headers())));
+    };
     let actor = actor(&user);
-    tokio::spawn(upload_task(state, actor, id, q, req))
-        .await
-        .map_err(|_| ApiError::from(ServiceError::Internal("upload task".into())))?
+    // The slot is held until the stored files are recorded or discarded, even if the
+    // client has gone.
+    tokio::spawn(async move {
+        let _slot = slot;
+        upload_task(state, actor, id, q, req).await
+    })
+    .await
+    .map_err(|_| ApiError::from(ServiceError::Internal("upload task".into())))?
+}
+
+/// The answer to one upload more than [`UPLOADS_PER_USER`] at once: a refusal, not a fault.
+fn too_many_uploads(lang: Lang) -> ApiError {
+    let message = match lang {
+        Lang::En => format!(
+            "You already have {UPLOADS_PER_USER} uploads running. Wait until one has finished, then send this file again."
+        ),
+        Lang::De => format!(
+            "Sie haben bereits {UPLOADS_PER_USER} laufende Uploads. Bitte warten, bis einer fertig ist, und diese Datei dann erneut senden."
+        ),
+    };
+    ApiError {
+        retry_after: Some(5),
+        ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", message)
+    }
 }
 
 async fn upload_task(
@@ -620,7 +645,18 @@ async fn thumbnail(
         ));
     }
     let thumb_key = format!("thumbnails/{key}.png");
+    if let Ok(bytes) = state.storage.read(&thumb_key).await {
+        return Ok(png_response(bytes.to_vec()));
+    }
+    // Decoding is heavy: a couple at a time, whatever the gallery asks for. The source
+    // (up to 40 MB) is read only once a decoder is free, so waiting requests hold no bytes.
+    static DECODERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+    let _permit = DECODERS
+        .acquire()
+        .await
+        .map_err(|_| ApiError::from(ServiceError::Internal("thumbnail decoders closed".into())))?;
     let png = match state.storage.read(&thumb_key).await {
+        // Made while this request waited for a decoder.
         Ok(bytes) => bytes.to_vec(),
         Err(_) => {
             let source = state.storage.read(&key).await.map_err(|err| {
@@ -630,11 +666,6 @@ async fn thumbnail(
                     "storage_unavailable",
                     "The stored file cannot be read right now.",
                 )
-            })?;
-            // Decoding is heavy: a couple at a time, whatever the gallery asks for.
-            static DECODERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
-            let _permit = DECODERS.acquire().await.map_err(|_| {
-                ApiError::from(ServiceError::Internal("thumbnail decoders closed".into()))
             })?;
             let png = tokio::task::spawn_blocking(move || make_thumbnail(&source))
                 .await
@@ -652,7 +683,11 @@ async fn thumbnail(
             png
         }
     };
-    Ok((
+    Ok(png_response(png))
+}
+
+fn png_response(png: Vec<u8>) -> Response {
+    (
         [
             (header::CONTENT_TYPE, "image/png"),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
@@ -660,7 +695,7 @@ async fn thumbnail(
         ],
         png,
     )
-        .into_response())
+        .into_response()
 }
 
 fn make_thumbnail(source: &[u8]) -> Result<Vec<u8>, String> {

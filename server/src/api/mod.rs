@@ -3,6 +3,7 @@
 
 mod accounts;
 mod archive;
+mod audit;
 pub mod error;
 pub mod evidence;
 mod golive;
@@ -28,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .merge(evidence::router())
         .merge(golive::router())
         .merge(archive::router())
+        .merge(audit::router())
         .merge(monitoring::router())
         .merge(templates::router())
         .route("/openapi.json", axum::routing::get(openapi::document))

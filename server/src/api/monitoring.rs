@@ -3,15 +3,17 @@
 //! Everyone signed in reads; admins change. Roles are checked by the services.
 
 use super::{ApiError, ApiJson, ApiUser};
+use app::auth::{self, Credential};
 use app::domain::monitoring_model::{
     Alert, Delivery, Environment, EnvironmentStatus, MonitoringSettings, Webhook,
 };
 use app::services::alerts::{self, NewWebhook, Which};
 use app::services::environments::{self, EnvironmentInput};
-use app::services::{probe_evidence, Actor};
+use app::services::status::{Published, StreamTicket};
+use app::services::{probe_evidence, tokens, Actor, ServiceError};
 use app::state::AppState;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -21,6 +23,11 @@ use futures_util::Stream;
 use serde::Deserialize;
 use serde_json::json;
 use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tower_sessions::Session;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -57,7 +64,8 @@ async fn create(
     user: ApiUser,
     ApiJson(input): ApiJson<EnvironmentInput>,
 ) -> Result<(StatusCode, Json<Environment>), ApiError> {
-    let env = environments::create(&state.pool, &actor(&user), input).await?;
+    let targets = state.status.settings().targets;
+    let env = environments::create(&state.pool, &actor(&user), input, targets).await?;
     Ok((StatusCode::CREATED, Json(env)))
 }
 
@@ -75,8 +83,9 @@ async fn update(
     Path(id): Path<i64>,
     ApiJson(input): ApiJson<EnvironmentInput>,
 ) -> Result<Json<Environment>, ApiError> {
+    let targets = state.status.settings().targets;
     Ok(Json(
-        environments::update(&state.pool, &actor(&user), id, input).await?,
+        environments::update(&state.pool, &actor(&user), id, input, targets).await?,
     ))
 }
 
@@ -198,20 +207,123 @@ async fn status(State(state): State<AppState>, _: ApiUser) -> Response {
 }
 
 /// Every new snapshot as a server-sent event (`event: status`), the current one first.
+/// The caller's session or token is checked again before every snapshot and at least every
+/// `stream_recheck`; the stream ends once it is no longer good (signed out, expired,
+/// revoked, disabled). A user holds at most `streams_per_user` streams at once.
 async fn status_stream(
     State(state): State<AppState>,
-    _: ApiUser,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let rx = state.status.subscribe();
-    let stream = futures_util::stream::unfold((rx, true), |(mut rx, first)| async move {
-        if !first && rx.changed().await.is_err() {
-            return None;
-        }
-        let current = rx.borrow_and_update().clone();
-        let data = String::from_utf8_lossy(&current.json).into_owned();
-        Some((Ok(Event::default().event("status").data(data)), (rx, false)))
+    user: ApiUser,
+    session: Session,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let settings = state.status.settings();
+    let ticket = state.status.open_stream(user.0.user.id).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            format!(
+                "At most {} status streams per user may be open at once; close one first.",
+                settings.streams_per_user
+            ),
+        )
+    })?;
+    let proof = match user.0.via {
+        Credential::Token => Proof::Token(
+            crate::web::bearer_token(&headers)
+                .unwrap_or_default()
+                .to_string(),
+        ),
+        Credential::Session => Proof::Session(session),
+    };
+    let viewer = Viewer {
+        rx: state.status.subscribe(),
+        user_id: user.0.user.id,
+        state,
+        proof,
+        every: settings.stream_recheck,
+        next_check: Instant::now() + settings.stream_recheck,
+        first: true,
+        _ticket: ticket,
+    };
+    let stream = futures_util::stream::unfold(viewer, |mut viewer| async move {
+        let event = viewer.next_event().await?;
+        Some((Ok::<_, Infallible>(event), viewer))
     });
-    Sse::new(stream).keep_alive(KeepAlive::default())
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// What a stream's caller proved who they are with, to be asked again.
+enum Proof {
+    Token(String),
+    Session(Session),
+}
+
+/// One open status stream.
+struct Viewer {
+    state: AppState,
+    proof: Proof,
+    user_id: i64,
+    rx: watch::Receiver<Arc<Published>>,
+    every: Duration,
+    next_check: Instant,
+    first: bool,
+    _ticket: StreamTicket,
+}
+
+impl Viewer {
+    /// The next snapshot to send, or `None` when the stream ends.
+    async fn next_event(&mut self) -> Option<Event> {
+        if self.first {
+            // The request was checked a moment ago.
+            self.first = false;
+        } else {
+            loop {
+                let changed = tokio::select! {
+                    changed = self.rx.changed() => Some(changed.is_ok()),
+                    _ = tokio::time::sleep_until(self.next_check) => None,
+                };
+                match changed {
+                    Some(true) => break,
+                    Some(false) => return None,
+                    None => {
+                        if !self.still_signed_in().await {
+                            return None;
+                        }
+                    }
+                }
+            }
+            if !self.still_signed_in().await {
+                return None;
+            }
+        }
+        let current = self.rx.borrow_and_update().clone();
+        let data = String::from_utf8_lossy(&current.json).into_owned();
+        Some(Event::default().event("status").data(data))
+    }
+
+    /// Asks again, the way every request is asked: the session as stored now (a sign-out
+    /// elsewhere deleted it), or the token. A failure to ask ends the stream too; the
+    /// browser reconnects and is asked afresh.
+    async fn still_signed_in(&mut self) -> bool {
+        self.next_check = Instant::now() + self.every;
+        let (state, user_id) = (&self.state, self.user_id);
+        let user = match &self.proof {
+            Proof::Token(secret) => {
+                tokens::authenticate(&state.pool, &state.auth_cache, secret).await
+            }
+            Proof::Session(session) => match session.load().await {
+                Ok(()) => auth::session_user(state, session).await,
+                Err(e) => Err(ServiceError::Internal(format!("session store: {e}"))),
+            },
+        };
+        match user {
+            Ok(user) => user.is_some_and(|u| u.id == user_id),
+            Err(e) => {
+                tracing::warn!(error = %e, "checking a status stream's viewer again failed");
+                false
+            }
+        }
+    }
 }
 
 /// The components' states without signing in, when an admin switched the public page on.

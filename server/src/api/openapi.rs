@@ -117,7 +117,21 @@ pub async fn document() -> Json<Value> {
     for (path, item) in go_live_paths() {
         doc["paths"][path] = item;
     }
+    doc["components"]["schemas"]["AuditPage"] = audit_page_schema();
+    doc["paths"]["/audit"] = json!({ "get": op("The whole audit trail, newest first (admin): ?actor= (user id, or the actor as the rows name it: an email, `cli`), action= (exact, or a family ending in `.` or `*`, e.g. user.), since=, until= (RFC 3339, both inclusive), limit= (1-500, default 50; more is 422), before= (the next_before of the previous page); an AuditPage", "200") });
     Json(doc)
+}
+
+fn audit_page_schema() -> Value {
+    json!({ "type": "object", "properties": {
+        "entries": { "type": "array", "items": { "type": "object", "properties": {
+            "id": { "type": "integer" }, "at": { "type": "string", "format": "date-time" },
+            "actor": { "type": "string" }, "actor_id": { "type": ["integer", "null"] },
+            "action": { "type": "string", "description": "e.g. release.create, user.create, user.roles, user.disable, user.enable, user.password, user.register, token.issue, token.revoke" },
+            "release_id": { "type": ["integer", "null"] },
+            "old": { "type": ["object", "null"] }, "new": { "type": ["object", "null"] },
+            "hash": { "type": "string", "description": "the row's place in the hash chain" } } } },
+        "next_before": { "type": ["integer", "null"], "description": "pass as before= for the next, older page; null on the last page" } } })
 }
 
 fn go_live_paths() -> Vec<(&'static str, Value)> {
