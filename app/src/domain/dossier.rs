@@ -727,4 +727,19 @@ mod tests {
         );
         assert!(differences(&a, &a).is_empty());
     }
+
+    #[test]
+    fn quoted_text_stays_one_inert_line() {
+        let hostile = "x\r\n# Heading\n- item <script>alert(1)</script> **bold** [l](http://e)";
+        let out = md(hostile);
+        assert!(!out.contains('\n') && !out.contains('\r'));
+        assert!(!out.contains('<') && out.contains("&lt;script&gt;"));
+        assert!(out.contains("\\# Heading") && out.contains("\\*\\*bold\\*\\*"));
+        assert!(out.contains("\\[l\\]"));
+        assert_eq!(md("- starts a list"), "\\- starts a list");
+        assert_eq!(
+            md_link("https://e.example/a>b c"),
+            "https://e.example/a%3Eb%20c"
+        );
+    }
 }

@@ -149,10 +149,8 @@ fn ReleaseView(p: Page, acts: Actions) -> impl IntoView {
             </section>
         }
     };
-    let can_plan = !r.phase.is_final()
-        && me.as_ref().is_some_and(|u| {
-            u.is_admin() || u.has_role(crate::domain::account::Role::ReleaseCaptain)
-        });
+    // Editing is steering: the release's own captain or an admin (the server asks the same).
+    let can_plan = !r.phase.is_final() && can_steer;
     let deadline = p.deadline.clone().map(|d| {
         view! {
             <p class="deadline">

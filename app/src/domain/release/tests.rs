@@ -409,3 +409,15 @@ fn a_passed_item_reopens_only_when_its_required_proof_is_gone() {
     assert!(!reopens_without_proof(ItemState::Failed, true, 0));
     assert!(!reopens_without_proof(ItemState::AcceptedRisk, true, 0));
 }
+
+#[test]
+fn only_the_captain_or_owner_waives_an_item_that_needs_proof() {
+    use ItemState::*;
+    assert_eq!(
+        check_not_applicable(NotApplicable, true, false),
+        Err(ItemRefusal::OnlyCaptainOrOwnerNotApplicable)
+    );
+    assert_eq!(check_not_applicable(NotApplicable, true, true), Ok(()));
+    assert_eq!(check_not_applicable(NotApplicable, false, false), Ok(()));
+    assert_eq!(check_not_applicable(Passed, true, false), Ok(()));
+}
