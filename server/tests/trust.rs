@@ -220,8 +220,21 @@ async fn release_routes_check_the_release_not_only_the_role(pool: PgPool) {
     let (other_captain, other_owner) = strangers(&t).await;
     let id = to_go_no_go(&t).await;
     let r = |p: &str| format!("/api/v1/releases/{id}{p}");
+    let issue: Value = t
+        .send(
+            Method::POST,
+            &r("/known-issues"),
+            &t.engineer,
+            json!({ "key": "K-1", "severity": "p2", "title": "slow search" }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let accept = r(&format!("/known-issues/{}/accept", issue["id"]));
     let rev = revision(&t, id).await;
     let cases: Vec<(Method, String, Value)> = vec![
+        (Method::POST, accept, json!({ "reason": "m" })),
         (
             Method::PATCH,
             r(""),
@@ -349,6 +362,7 @@ async fn server_functions_check_the_release_and_refuse_with_4xx(pool: PgPool) {
         ("start_go_live", &start, vec![&other_captain]),
         ("record_go_live_step", &step, vec![&other_captain]),
         ("roll_back", &rollback, vec![&other_captain, &other_owner]),
+        ("complete_go_live", &start, vec![&other_captain]),
         ("set_item", &na, vec![&other_captain]),
     ] {
         for cookie in unassigned {
@@ -468,8 +482,7 @@ async fn who_is_assigned_changes_only_early_only_by_admins_and_is_audited(pool: 
         .unwrap();
     let reassign = audit
         .iter()
-        .filter(|a| a["action"] == "release.reassign")
-        .last()
+        .rfind(|a| a["action"] == "release.reassign")
         .expect("the reassignment is audited");
     assert_eq!(reassign["old"]["product_owner"], "po@example.org");
     assert_eq!(reassign["new"]["product_owner"], "po2@example.org");

@@ -41,8 +41,7 @@ pub const MIN_UNPACK_ALLOWANCE: u64 = 1_000_000;
 pub fn unpack_limit(packed: u64) -> u64 {
     packed
         .saturating_mul(UNPACK_RATIO)
-        .max(MIN_UNPACK_ALLOWANCE)
-        .min(MAX_UNPACKED_BYTES)
+        .clamp(MIN_UNPACK_ALLOWANCE, MAX_UNPACKED_BYTES)
 }
 
 /// Why the viewer does not show a piece of evidence as text. A gzip log refused once is

@@ -403,3 +403,108 @@ fn the_health_item_passes_only_with_every_endpoint_up_and_no_p1() {
     s.enabled = false;
     assert_eq!(s.health_item_failures().len(), 2);
 }
+
+/// Where probes may go, how much of an answer they quote, which secret headers move along.
+mod targets {
+    use super::*;
+
+    fn spec(base_url: &str) -> EnvironmentSpec {
+        EnvironmentSpec {
+            base_url: base_url.into(),
+            ..super::spec()
+        }
+    }
+
+    #[test]
+    fn metadata_addresses_are_refused_however_they_are_written() {
+        let refuse = TargetPolicy::default();
+        for url in [
+            "http://169.254.169.254",
+            "http://169.254.169.254:80/latest",
+            "http://2852039166",
+            "http://0xa9.0xfe.0xa9.0xfe",
+            "http://0251.0376.0251.0376",
+            "http://169.254.43518",
+            "http://%31%36%39.254.169.254",
+            "http://169.254.169.254.",
+            "https://user@169.254.1.1",
+            "http://[fe80::1]:8080",
+            "http://[fe80::1%25eth0]",
+            "http://[FE80::abcd]",
+            "http://[fd00:ec2::254]",
+            "http://[::ffff:169.254.169.254]",
+            "http://[64:ff9b::a9fe:a9fe]",
+            "http://100.100.100.200",
+        ] {
+            let p = spec(url).check_target(refuse).unwrap_err();
+            assert_eq!(p.field, "base_url", "{url}");
+        }
+        for url in [
+            "http://127.0.0.1:8080",
+            "https://api.example.com",
+            "http://10.0.0.5",
+            "http://[::1]:3000",
+            "http://169.255.0.1",
+            "http://metadata.internal",
+        ] {
+            assert_eq!(spec(url).check_target(refuse), Ok(()), "{url}");
+        }
+        let allow = TargetPolicy {
+            allow_link_local: true,
+        };
+        assert_eq!(spec("http://169.254.169.254").check_target(allow), Ok(()));
+    }
+
+    #[test]
+    fn quotes_are_cut_on_a_character_boundary() {
+        assert_eq!(quote_response("short"), "short");
+        let long = "ä".repeat(500);
+        let q = quote_response(&long);
+        assert_eq!(q.chars().count(), QUOTE_MAX_CHARS + 1);
+        assert!(q.ends_with('…'));
+        assert_eq!(quote_response(&"x".repeat(200)), "x".repeat(200));
+    }
+
+    #[test]
+    fn secrets_stay_with_their_host() {
+        let stored = vec![
+            ProbeHeader {
+                name: "Authorization".into(),
+                value: Some("Bearer s".into()),
+                secret: true,
+            },
+            ProbeHeader {
+                name: "X-Team".into(),
+                value: Some("core".into()),
+                secret: false,
+            },
+        ];
+        let (same, dropped) = carry_headers(&stored, None, false);
+        assert_eq!(same, stored);
+        assert!(dropped.is_empty());
+        let (moved, dropped) = carry_headers(&stored, None, true);
+        assert_eq!(moved, vec![stored[1].clone()]);
+        assert_eq!(dropped, vec!["Authorization".to_string()]);
+        let blank = ProbeHeader {
+            name: "authorization".into(),
+            value: None,
+            secret: true,
+        };
+        let (kept, dropped) = carry_headers(&stored, Some(vec![blank.clone()]), false);
+        assert_eq!(kept[0].value.as_deref(), Some("Bearer s"));
+        assert!(dropped.is_empty());
+        let (kept, dropped) = carry_headers(&stored, Some(vec![blank]), true);
+        assert!(kept.is_empty());
+        assert_eq!(dropped, vec!["Authorization".to_string()]);
+        let again = ProbeHeader {
+            name: "Authorization".into(),
+            value: Some("Bearer new".into()),
+            secret: true,
+        };
+        let (kept, dropped) = carry_headers(&stored, Some(vec![again.clone()]), true);
+        assert_eq!(kept, vec![again]);
+        assert!(dropped.is_empty());
+        assert!(spec("http://a.example:1").host_differs("http://b.example:1"));
+        assert!(!spec("http://A.example:1/x").host_differs("https://a.example/y"));
+    }
+}
