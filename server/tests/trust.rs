@@ -645,6 +645,16 @@ async fn proof_cannot_be_waved_away(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(r["staging_environment"], "staging-eu");
+    // Nor by pointing the release at a staging nobody probes.
+    let resp = t
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/releases/{id}"),
+            &t.captain,
+            json!({ "revision": r["revision"], "staging_environment": "staging-old" }),
+        )
+        .await;
+    assert_eq!(resp.status(), 422);
     assert_eq!(
         t.send(
             Method::PATCH,

@@ -105,13 +105,7 @@ pub(crate) async fn set_item_as(
         && matches!(state, ItemState::Passed | ItemState::NotApplicable)
         && before.state != state
         && probe_only
-        && sqlx::query_scalar!(
-            r#"SELECT EXISTS (SELECT 1 FROM environments
-                              WHERE lower(name) = lower($1) AND enabled) AS "probed!""#,
-            r.staging_environment.trim()
-        )
-        .fetch_one(&mut *tx)
-        .await?
+        && crate::services::releases::probed(&mut tx, &r.staging_environment).await?
     {
         return Err(ServiceError::invalid(
             "state",

@@ -544,6 +544,21 @@ pub async fn update(
             de: "Das Go-Live läuft: sein Plan (Strategie, Stufen, Haltezeit, Ziel, Fenster) ändert sich nicht mehr.",
         });
     }
+    if !after
+        .staging_environment
+        .trim()
+        .eq_ignore_ascii_case(before.staging_environment.trim())
+        && probed(&mut tx, &before.staging_environment).await?
+        && !probed(&mut tx, &after.staging_environment).await?
+    {
+        // Pointing a release away from its probed staging to a name nobody probes would
+        // let its health item be settled by hand.
+        return Err(invalid(
+            "staging_environment",
+            "Staging is probed under its current name; choose another environment that Shipgate probes.",
+            "Staging wird unter dem jetzigen Namen geprüft; bitte eine andere Umgebung wählen, die Shipgate prüft.",
+        ));
+    }
     let captain = match &input.release_captain {
         Some(_) => Some(
             person(
@@ -632,6 +647,17 @@ pub async fn update(
     .await?;
     tx.commit().await?;
     Ok(updated)
+}
+
+/// Whether Shipgate probes an environment of this name (its probes prove its health).
+pub async fn probed(conn: &mut PgConnection, environment: &str) -> Result<bool, ServiceError> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM environments
+                          WHERE lower(name) = lower($1) AND enabled) AS "probed!""#,
+        environment.trim()
+    )
+    .fetch_one(&mut *conn)
+    .await?)
 }
 
 /// Refuses a change of the assigned people that [`Release::reassignment`] does not allow.
