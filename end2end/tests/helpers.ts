@@ -11,9 +11,21 @@ export async function signIn(page: Page, who: Person) {
   await expect(page).not.toHaveURL(/\/login/);
 }
 
-/** Waits until the page is interactive (the browser bundle marks the document). */
+/**
+ * Waits until the page is interactive (the browser bundle marks the document). In one of
+ * four runs a page in a freshly opened context stayed unhydrated for 30 s with no request,
+ * CSP report or server error to show for it (cause not found yet); such a page is reloaded
+ * once, with a warning in the output, and must hydrate then.
+ */
 export async function hydrated(page: Page) {
-  await expect(page.locator('html[data-hydrated="true"]')).toHaveCount(1, { timeout: 30_000 });
+  const marker = page.locator('html[data-hydrated="true"]');
+  try {
+    await expect(marker).toHaveCount(1, { timeout: 20_000 });
+  } catch {
+    console.warn(`hydrated: ${page.url()} did not hydrate in 20 s; reloading once`);
+    await page.reload();
+    await expect(marker).toHaveCount(1, { timeout: 30_000 });
+  }
 }
 
 /** `YYYY-MM-DDTHH:MM` for a datetime-local input, in Europe/Berlin, `hours` from now. */

@@ -311,3 +311,18 @@ async fn an_audit_head_kept_outside_shows_a_rewritten_chain(pool: PgPool) {
         stderr(&anchored)
     );
 }
+
+/// Logs written to a pipe or a file (a collector, `journald`, CI) carry no colour codes.
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn logs_off_a_terminal_carry_no_colour_codes(pool: PgPool) {
+    let url = database_url(&pool).await;
+    let out = shipgate(
+        &["migrate", "up"],
+        &[("DATABASE_URL", &url), ("LOG_LEVEL", "debug")],
+        None,
+    );
+    assert!(out.status.success());
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("DEBUG"), "something was logged: {log}");
+    assert!(!log.contains('\u{1b}'), "colour codes in a piped log");
+}
