@@ -212,6 +212,20 @@ async fn revision(t: &Team, id: i64) -> Value {
         .clone()
 }
 
+/// Assigns `who` as the release's product owner as `cookie`, at its current revision.
+async fn assign_owner(t: &Team, id: i64, cookie: &str, who: &str) -> u16 {
+    let rev = revision(t, id).await;
+    t.send(
+        Method::PATCH,
+        &format!("/api/v1/releases/{id}"),
+        cookie,
+        json!({ "revision": rev, "product_owner": who }),
+    )
+    .await
+    .status()
+    .as_u16()
+}
+
 /// Every release route whose rule names a person of the release, tried by the assigned
 /// and by an unassigned captain and owner: roles alone never let anyone through.
 #[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
@@ -419,27 +433,16 @@ async fn who_is_assigned_changes_only_early_only_by_admins_and_is_audited(pool: 
     strangers(&t).await;
     let id = t.create().await["id"].as_i64().unwrap();
     let base = format!("/api/v1/releases/{id}");
-    let assign = |rev: Value, who: &str| json!({ "revision": rev, "product_owner": who });
 
     // A draft: its captain may still hand it to another owner.
-    let resp = t
-        .send(
-            Method::PATCH,
-            &base,
-            &t.captain,
-            assign(revision(&t, id).await, "po2@example.org"),
-        )
-        .await;
-    assert_eq!(resp.status(), 200);
-    let resp = t
-        .send(
-            Method::PATCH,
-            &base,
-            &t.captain,
-            assign(revision(&t, id).await, "po@example.org"),
-        )
-        .await;
-    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        assign_owner(&t, id, &t.captain, "po2@example.org").await,
+        200
+    );
+    assert_eq!(
+        assign_owner(&t, id, &t.captain, "po@example.org").await,
+        200
+    );
 
     // Out of the draft: only an admin.
     let resp = t
@@ -451,24 +454,11 @@ async fn who_is_assigned_changes_only_early_only_by_admins_and_is_audited(pool: 
         )
         .await;
     assert_eq!(resp.status(), 200);
-    let resp = t
-        .send(
-            Method::PATCH,
-            &base,
-            &t.captain,
-            assign(revision(&t, id).await, "po2@example.org"),
-        )
-        .await;
-    assert_eq!(resp.status(), 403);
-    let resp = t
-        .send(
-            Method::PATCH,
-            &base,
-            &t.admin,
-            assign(revision(&t, id).await, "po2@example.org"),
-        )
-        .await;
-    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        assign_owner(&t, id, &t.captain, "po2@example.org").await,
+        403
+    );
+    assert_eq!(assign_owner(&t, id, &t.admin, "po2@example.org").await, 200);
     let audit: Vec<Value> = t
         .send(
             Method::GET,
@@ -500,15 +490,7 @@ async fn who_is_assigned_changes_only_early_only_by_admins_and_is_audited(pool: 
         )
         .await;
     assert_eq!(resp.status(), 201);
-    let resp = t
-        .send(
-            Method::PATCH,
-            &base,
-            &t.admin,
-            assign(revision(&t, id).await, "po2@example.org"),
-        )
-        .await;
-    assert_eq!(resp.status(), 200);
+    assert_eq!(assign_owner(&t, id, &t.admin, "po2@example.org").await, 200);
     let views: Value = t
         .send(
             Method::GET,
@@ -524,16 +506,7 @@ async fn who_is_assigned_changes_only_early_only_by_admins_and_is_audited(pool: 
 
     // Both signed: no one changes who signed for what.
     let id = to_go_live_with(&t, json!({})).await;
-    let base = format!("/api/v1/releases/{id}");
-    let resp = t
-        .send(
-            Method::PATCH,
-            &base,
-            &t.admin,
-            assign(revision(&t, id).await, "po2@example.org"),
-        )
-        .await;
-    assert_eq!(resp.status(), 409);
+    assert_eq!(assign_owner(&t, id, &t.admin, "po2@example.org").await, 409);
 }
 
 #[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
