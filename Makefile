@@ -23,7 +23,7 @@ DB_URL = $(shell $(ROOT)/scripts/ensure-postgres.sh)
 help:
 	@echo "make run    install what is missing, start Postgres, migrate, serve on http://$(LEPTOS_SITE_ADDR)"
 	@echo "make test   the same set-up, then the Rust tests and the browser tests"
-	@echo "make lint   cargo fmt --check and clippy"
+	@echo "make lint   the layering check, cargo fmt --check and clippy"
 
 tools:
 	@$(ROOT)/scripts/ensure-tools.sh
@@ -64,6 +64,8 @@ bench: build-release
 	DATABASE_URL="$$url" $(ROOT)/bench/run.sh "$(CARGO_TARGET_DIR)/release/shipgate" "$(CARGO_TARGET_DIR)/release/bench-baseline"
 
 lint:
+	python3 $(ROOT)/scripts/check-layers.py --self-test
+	python3 $(ROOT)/scripts/check-layers.py
 	cargo fmt --all -- --check
 	RUSTFLAGS="$(DEV_RUSTFLAGS)" cargo clippy --workspace --all-targets -- -D warnings
 

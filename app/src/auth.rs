@@ -21,21 +21,6 @@ struct SessionAuth {
     renewed_at_ms: i64,
 }
 
-/// How the current request proved who it is. Some actions (signing a Go/No-Go) demand a
-/// browser session and refuse API tokens.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Credential {
-    Session,
-    Token,
-}
-
-/// The authenticated caller, put into the request's extensions by the auth middleware.
-#[derive(Clone, Debug)]
-pub struct CurrentUser {
-    pub user: UserInfo,
-    pub via: Credential,
-}
-
 fn session_err(e: tower_sessions::session::Error) -> ServiceError {
     ServiceError::Internal(format!("session store: {e}"))
 }

@@ -1,7 +1,15 @@
 //! German and English. Texts stay next to each other at the place they are shown
 //! (`lang.pick("Log in", "Anmelden")`), so a missing translation is visible in review.
 
+use crate::domain::account::Role;
+use crate::domain::evidence::AttachedTo;
+use crate::domain::golive::{step_label_key, PlannedStep, StepKind};
+use crate::domain::monitoring::{Component, HealthState, Rule};
+use crate::domain::release::{Blocker, Decision, ItemState, Phase, Severity, SignerRole};
+use crate::domain::templates::ChecklistKind;
+use crate::domain::time::berlin_display;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 pub const LANG_COOKIE: &str = "shipgate_lang";
 
@@ -113,6 +121,338 @@ pub fn field_label(lang: Lang, field: &str) -> Option<&'static str> {
     })
 }
 
+/// How an enum of the domain is named for people, in one language. Every label the UI,
+/// the server functions' refusals and the exports show comes from an impl below, so the
+/// domain keeps no UI text and a name reads the same wherever it appears.
+pub trait Label {
+    fn label(&self, lang: Lang) -> Cow<'static, str>;
+}
+
+/// A release phase's name.
+impl Label for Phase {
+    fn label(&self, lang: Lang) -> Cow<'static, str> {
+        match self {
+            Phase::Draft => lang.pick("Draft", "Entwurf"),
+            Phase::StagingGate => lang.pick("Staging gate", "Staging-Gate"),
+            Phase::GoNoGo => lang.pick("Go/No-Go", "Go/No-Go"),
+            Phase::GoLive => lang.pick("Go-live", "Go-Live"),
+            Phase::Done => lang.pick("Done", "Abgeschlossen"),
+            Phase::NoGo => lang.pick("No-go", "No-Go"),
+            Phase::RolledBack => lang.pick("Rolled back", "Zurückgerollt"),
+        }
+        .into()
+    }
+}
+
+/// An account role's name.
+impl Label for Role {
+    fn label(&self, lang: Lang) -> Cow<'static, str> {
+        match self {
+            Role::Admin => lang.pick("Admin", "Admin"),
+            Role::ReleaseCaptain => lang.pick("Release captain", "Release Captain"),
+            Role::ProductOwner => lang.pick("Product owner", "Product Owner"),
+            Role::Engineer => lang.pick("Engineer", "Engineer"),
+            Role::Viewer => lang.pick("Viewer", "Betrachter"),
+        }
+        .into()
+    }
+}
+
+/// A signer's role, named like the account role it needs.
+impl Label for SignerRole {
+    fn label(&self, lang: Lang) -> Cow<'static, str> {
+        self.account_role().label(lang)
+    }
+}
+
+/// A signer's role as the sealed dossier names it: the procedure's title, the same in
+/// both languages.
+pub fn signer_title(role: SignerRole) -> &'static str {
+    match role {
+        SignerRole::ProductOwner => "Product Owner",
+        SignerRole::ReleaseCaptain => "Release Captain",
+    }
+}
+
+/// A sign-off's decision, the same in both languages.
+impl Label for Decision {
+    fn label(&self, _lang: Lang) -> Cow<'static, str> {
+        match self {
+            Decision::Go => "GO",
+            Decision::NoGo => "NO-GO",
+        }
+        .into()
+    }
+}
+
+/// A checklist item's state.
+impl Label for ItemState {
+    fn label(&self, lang: Lang) -> Cow<'static, str> {
+        match self {
+            ItemState::Open => lang.pick("open", "offen"),
+            ItemState::Passed => lang.pick("passed", "bestanden"),
+            ItemState::Failed => lang.pick("failed", "fehlgeschlagen"),
+            ItemState::NotApplicable => lang.pick("not applicable", "nicht anwendbar"),
+            ItemState::AcceptedRisk => lang.pick("accepted risk", "Risiko akzeptiert"),
+        }
+        .into()
+    }
+}
+
+/// A checklist's title. The titles are also the sections new template items are filed
+/// under, so they stay with the templates.
+impl Label for ChecklistKind {
+    fn label(&self, lang: Lang) -> Cow<'static, str> {
+        lang.pick(self.title_en(), self.title_de()).into()
+    }
+}
+
+/// A known issue's or an alert's severity: `P1`, `P2`, `P3`.
+impl Label for Severity {
+    fn label(&self, _lang: Lang) -> Cow<'static, str> {
+        match self {
+            Severity::P1 => "P1",
+            Severity::P2 => "P2",
+            Severity::P3 => "P3",
+        }
+        .into()
+    }
+}
+
+/// The section of a release evidence is attached to (an item's evidence counts as the
+/// release's).
+impl Label for AttachedTo {
+    fn label(&self, lang: Lang) -> Cow<'static, str> {
+        match self {
+            AttachedTo::StagingGate => {
+                lang.pick("Staging-run evidence", "Nachweise zum Staging-Run")
+            }
+            AttachedTo::PostRelease => lang.pick(
+                "Post-release documentation",
+                "Dokumentation nach dem Release",
+            ),
+            AttachedTo::Release | AttachedTo::Item => {
+                lang.pick("Release evidence", "Nachweise zum Release")
+            }
+        }
+        .into()
+    }
+}
+
+/// How an endpoint or environment is doing.
+impl Label for HealthState {
+    fn label(&self, lang: Lang) -> Cow<'static, str> {
+        match self {
+            HealthState::Up => lang.pick("up", "verfügbar"),
+            HealthState::Unknown => lang.pick("unknown", "unbekannt"),
+            HealthState::Degraded => lang.pick("degraded", "eingeschränkt"),
+            HealthState::Down => lang.pick("down", "ausgefallen"),
+        }
+        .into()
+    }
+}
+
+/// A status page component's name.
+impl Label for Component {
+    fn label(&self, lang: Lang) -> Cow<'static, str> {
+        match self {
+            Component::Api => "API",
+            Component::Push => "Push",
+            Component::Database => lang.pick("Database", "Datenbank"),
+            Component::Storage => "Storage",
+        }
+        .into()
+    }
+}
+
+/// An alert rule's name.
+impl Label for Rule {
+    fn label(&self, lang: Lang) -> Cow<'static, str> {
+        match self {
+            Rule::Readiness503Rate => lang.pick("readiness 503 rate", "Readiness-503-Quote"),
+            Rule::ErrorRate => lang.pick("5xx/error rate", "5xx-/Fehlerquote"),
+            Rule::LatencyP95 => lang.pick("latency p95", "Latenz p95"),
+            Rule::NoSuccess => lang.pick("no successful probe", "kein erfolgreicher Check"),
+        }
+        .into()
+    }
+}
+
+/// A recorded go-live step's kind (`start`, `complete`, `rollback`, …).
+impl Label for StepKind {
+    fn label(&self, lang: Lang) -> Cow<'static, str> {
+        step_label(lang, self.as_str())
+    }
+}
+
+/// A planned go-live step, a canary stage with its share.
+impl Label for PlannedStep {
+    fn label(&self, lang: Lang) -> Cow<'static, str> {
+        step_label(lang, &step_label_key(*self))
+    }
+}
+
+/// A step's name by its key ([`step_label_key`]: `canary_stage_50`, `pre_checks`, …):
+/// refusals name the expected step by its key.
+fn step_label(lang: Lang, key: &str) -> Cow<'static, str> {
+    if let Some(pct) = key.strip_prefix("canary_stage_") {
+        return format!("{} {pct} %", lang.pick("Canary", "Canary")).into();
+    }
+    match key {
+        "start" => lang.pick("Start go-live", "Go-Live starten"),
+        "pre_checks" => lang.pick(
+            "Pre-checks: monitoring and readiness green, backups current",
+            "Pre-Checks: Monitoring und Readiness grün, Backups aktuell",
+        ),
+        "deploy_green" => lang.pick("Deploy to Green", "Deploy in Green"),
+        "smoke_tests" => lang.pick("Smoke tests on Green", "Smoke-Tests auf Green"),
+        "switch_traffic" => lang.pick("Switch traffic to Green", "Traffic auf Green schalten"),
+        "mark_green_prod" => lang.pick("Mark Green as new prod", "Green als neue Prod markieren"),
+        "complete" => lang.pick("Go-live completed", "Go-Live abgeschlossen"),
+        "rollback" => lang.pick("Rollback", "Rollback"),
+        other => return other.to_string().into(),
+    }
+    .into()
+}
+
+/// Why a gate is closed, in words.
+impl Label for Blocker {
+    fn label(&self, lang: Lang) -> Cow<'static, str> {
+        let words: String = match self {
+            Blocker::WrongPhase { phase } => format!(
+                "{} {}",
+                lang.pick("Not possible in phase", "Nicht möglich in Phase"),
+                phase.label(lang)
+            ),
+            Blocker::ItemNotSettled { text, .. } => {
+                format!(
+                    "{}: {text}",
+                    lang.pick("Checklist item open", "Checklistenpunkt offen")
+                )
+            }
+            Blocker::KnownIssueOpen { key, severity } => format!(
+                "{} {} ({})",
+                lang.pick("Open known issue", "Offenes bekanntes Problem"),
+                key,
+                severity.label(lang)
+            ),
+            Blocker::MissingAssignment { role } => format!(
+                "{}: {role}",
+                lang.pick("Nobody assigned", "Niemand zugeordnet")
+            ),
+            Blocker::WindowMissing => lang
+                .pick("No go-live window", "Kein Go-Live-Fenster")
+                .into(),
+            Blocker::BackupTooOld => lang
+                .pick(
+                    "Last backup older than 24 h",
+                    "Letztes Backup älter als 24 h",
+                )
+                .into(),
+            Blocker::RestoreTestTooOld => lang
+                .pick(
+                    "Last restore test older than 30 days",
+                    "Letzter Restore-Test älter als 30 Tage",
+                )
+                .into(),
+            Blocker::DownMigrationMissing => lang
+                .pick(
+                    "Down-migration link missing",
+                    "Link zur Down-Migration fehlt",
+                )
+                .into(),
+            Blocker::OnCallMissing => lang
+                .pick("No on-call person named", "Keine On-Call-Person benannt")
+                .into(),
+            Blocker::SignOffMissing { role } => format!(
+                "{}: {role}",
+                lang.pick("Sign-off missing", "Freigabe fehlt")
+            ),
+            Blocker::SignOffStale { role } => format!(
+                "{}: {role}",
+                lang.pick(
+                    "Sign-off stale, sign again",
+                    "Freigabe veraltet, bitte neu freigeben"
+                )
+            ),
+            Blocker::NoGo { role } => format!("No-go: {role}"),
+            Blocker::OutsideWindow { start, end } => format!(
+                "{} ({} – {}); {}",
+                lang.pick(
+                    "Outside the go-live window",
+                    "Außerhalb des Go-Live-Fensters"
+                ),
+                berlin_display(start),
+                berlin_display(end),
+                lang.pick(
+                    "only the release captain can override, with a reason",
+                    "nur der Release Captain kann mit Begründung übersteuern"
+                )
+            ),
+            Blocker::Frozen {
+                environment,
+                reason,
+                until,
+            } => format!(
+                "{} {environment} {} {}: {reason}",
+                lang.pick("Freeze on", "Freeze auf"),
+                lang.pick("until", "bis"),
+                berlin_display(until)
+            ),
+            Blocker::GoLiveStarted => lang
+                .pick(
+                    "The go-live has started already",
+                    "Das Go-Live läuft bereits",
+                )
+                .into(),
+            Blocker::GoLiveNotStarted => lang
+                .pick(
+                    "The go-live has not started",
+                    "Das Go-Live hat nicht begonnen",
+                )
+                .into(),
+            Blocker::StepOutOfOrder { expected } => match expected {
+                Some(next) => format!(
+                    "{}: {}",
+                    lang.pick("Next step", "Nächster Schritt"),
+                    step_label(lang, next)
+                ),
+                None => lang
+                    .pick("All steps are recorded", "Alle Schritte sind erfasst")
+                    .into(),
+            },
+            Blocker::TargetNotHealthy { environment, state } => format!(
+                "{environment} {} ({state})",
+                lang.pick("is not healthy", "ist nicht gesund")
+            ),
+            Blocker::TargetOpenP1 { environment } => format!(
+                "{} {environment}",
+                lang.pick("Open P1 alert in", "Offener P1-Alert in")
+            ),
+            Blocker::NoteRequired { environment } => format!(
+                "{environment} {}",
+                lang.pick(
+                    "is not probed: note what you checked",
+                    "wird nicht überwacht: bitte notieren, was geprüft wurde"
+                )
+            ),
+            Blocker::HoldRunning { until } => format!(
+                "{} {}",
+                lang.pick("Stability hold until", "Stabilitätsphase bis"),
+                berlin_display(until)
+            ),
+            Blocker::PostReleaseOpen { text, .. } => format!(
+                "{}: {text}",
+                lang.pick("Documentation missing", "Dokumentation fehlt")
+            ),
+            Blocker::ReasonRequired => lang
+                .pick("A reason is required", "Ein Grund ist erforderlich")
+                .into(),
+        };
+        words.into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,6 +473,41 @@ mod tests {
         );
         assert_eq!(Lang::from_accept_language("fr, it"), None);
         assert_eq!(Lang::from_accept_language("de;q=0"), None);
+    }
+
+    #[test]
+    fn labels_read_as_before() {
+        assert_eq!(Phase::GoLive.label(Lang::De), "Go-Live");
+        assert_eq!(SignerRole::ProductOwner.label(Lang::En), "Product owner");
+        assert_eq!(Decision::NoGo.label(Lang::De), "NO-GO");
+        assert_eq!(
+            PlannedStep {
+                kind: StepKind::CanaryStage,
+                stage_pct: Some(25)
+            }
+            .label(Lang::De),
+            "Canary 25 %"
+        );
+        assert_eq!(StepKind::Start.label(Lang::En), "Start go-live");
+        assert_eq!(
+            Blocker::KnownIssueOpen {
+                key: "K-1".into(),
+                severity: Severity::P1
+            }
+            .label(Lang::En),
+            "Open known issue K-1 (P1)"
+        );
+        assert_eq!(
+            Blocker::StepOutOfOrder {
+                expected: Some("canary_stage_50".into())
+            }
+            .label(Lang::En),
+            "Next step: Canary 50 %"
+        );
+        assert_eq!(
+            Blocker::WrongPhase { phase: Phase::Done }.label(Lang::De),
+            "Nicht möglich in Phase Abgeschlossen"
+        );
     }
 
     #[test]

@@ -2,14 +2,9 @@
 //! Shipgate's Leptos crate: the UI, the shared domain, server functions and, on the
 //! server, the services they call.
 
-pub mod actions;
-pub mod archive_actions;
 pub mod domain;
-pub mod evidence_actions;
-pub mod golive_actions;
 pub mod i18n;
-pub mod monitoring_actions;
-pub mod release_actions;
+pub mod server_fns;
 pub mod ui;
 
 #[cfg(feature = "ssr")]

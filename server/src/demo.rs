@@ -2,11 +2,12 @@
 //! fresh `make run` shows a lived-in product.
 
 use anyhow::{bail, Context};
-use app::auth::{Credential, CurrentUser};
+use app::domain::account::{Credential, CurrentUser};
+use app::domain::release::input::ReleaseInput;
 use app::domain::release::{Decision, Phase, SignerRole};
 use app::services::accounts::{self, NewUser};
 use app::services::checklists::{self, ItemChange, NewKnownIssue};
-use app::services::releases::{self, ReleaseInput};
+use app::services::{lifecycle, release_store, releases};
 use app::services::{signoffs, Actor, ServiceError};
 use chrono::{Duration, Utc};
 use sqlx::PgPool;
@@ -102,7 +103,7 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<()> {
         if target == Phase::Draft {
             continue;
         }
-        releases::transition(pool, &captain, r.id, Phase::StagingGate, None)
+        lifecycle::change_phase(pool, &captain, r.id, Phase::StagingGate, None)
             .await
             .map_err(err)?;
         if target == Phase::StagingGate {
@@ -123,7 +124,7 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<()> {
             .map_err(err)?;
             continue;
         }
-        for item in releases::checklist(&mut *pool.acquire().await?, r.id)
+        for item in release_store::checklist(&mut *pool.acquire().await?, r.id)
             .await
             .map_err(err)?
             .into_iter()
@@ -131,7 +132,7 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<()> {
         {
             pass(pool, &captain, r.id, &item.key).await?;
         }
-        let (_, blockers) = releases::transition(pool, &captain, r.id, Phase::GoNoGo, None)
+        let (_, blockers) = lifecycle::change_phase(pool, &captain, r.id, Phase::GoNoGo, None)
             .await
             .map_err(err)?;
         if !blockers.is_empty() {
@@ -199,8 +200,10 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<()> {
                     // The demo records the outcome; its window lies in the past, so the
                     // guided steps (and their hold) are not replayed.
                     let mut tx = pool.begin().await?;
-                    let current = releases::lock(&mut tx, r.id, None).await.map_err(err)?;
-                    releases::set_phase(&mut tx, &captain, &current, target)
+                    let current = release_store::lock(&mut tx, r.id, None)
+                        .await
+                        .map_err(err)?;
+                    lifecycle::apply_phase_change(&mut tx, &captain, &current, target)
                         .await
                         .map_err(err)?;
                     tx.commit().await?;

@@ -4,6 +4,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod dossier_markdown;
 pub mod health;
 pub mod middleware;
 pub mod prober;

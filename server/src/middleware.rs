@@ -3,7 +3,8 @@
 
 use crate::api::ApiError;
 use crate::web::bearer_token;
-use app::auth::{self, Credential, CurrentUser};
+use app::auth;
+use app::domain::account::{Credential, CurrentUser};
 use app::services::tokens;
 use app::state::AppState;
 use axum::extract::{Request, State};

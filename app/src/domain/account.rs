@@ -69,6 +69,22 @@ pub fn parse_roles<S: AsRef<str>>(names: &[S]) -> Result<Vec<Role>, UnknownRole>
     Ok(roles)
 }
 
+/// How the current request proved who it is. Some actions (signing a Go/No-Go) demand a
+/// browser session and refuse API tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Credential {
+    Session,
+    Token,
+}
+
+/// The authenticated caller: who, and by which credential. The edges put it into each
+/// request; use cases that care how someone signed in take it.
+#[derive(Clone, Debug)]
+pub struct CurrentUser {
+    pub user: UserInfo,
+    pub via: Credential,
+}
+
 /// The signed-in person as the UI and the API see them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserInfo {
@@ -88,6 +104,10 @@ impl UserInfo {
     /// Works on releases (checklists, known issues, evidence): every role but viewer.
     pub fn is_worker(&self) -> bool {
         self.roles.iter().any(|r| *r != Role::Viewer)
+    }
+    /// Plans releases (creates them, edits the ones they steer): admins and release captains.
+    pub fn may_plan(&self) -> bool {
+        self.has_role(Role::Admin) || self.has_role(Role::ReleaseCaptain)
     }
     pub fn display_name(&self) -> &str {
         if self.name.trim().is_empty() {

@@ -325,7 +325,7 @@ mod tests {
     }
 
     #[test]
-    fn closed_releases_keep_their_checklist_proof() {
+    fn closed_releases_keep_their_checklist_evidence() {
         use crate::domain::release::Phase;
         for to in [AttachedTo::Item, AttachedTo::StagingGate] {
             assert!(evidence_open(Phase::GoNoGo, to));

@@ -7,7 +7,6 @@ pub mod dossier;
 pub mod evidence;
 pub mod golive;
 pub mod logs;
-pub mod metrics_chart;
 pub mod monitoring;
 pub mod monitoring_model;
 pub mod release;

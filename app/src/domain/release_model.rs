@@ -134,9 +134,10 @@ pub struct ChecklistItem {
     pub note: String,
     pub reason: String,
     pub links: Vec<String>,
-    /// Files attached as proof and not retracted.
-    #[serde(default)]
-    pub attachments: i64,
+    /// How much evidence is attached to the item and not retracted. Published as
+    /// `attachments` in JSON.
+    #[serde(default, rename = "attachments")]
+    pub evidence_count: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -160,6 +161,14 @@ pub struct SignOffView {
     pub signed_at: DateTime<Utc>,
     /// Something changed since this was signed; it must be signed again.
     pub stale: bool,
+}
+
+/// A stored sign-off with its signer's email.
+#[derive(Clone, Debug)]
+pub struct SignOffRow {
+    pub sign_off: super::release::SignOff,
+    pub signer: String,
+    pub comment: String,
 }
 
 /// A gate's state: open, or closed with the reasons.
@@ -206,4 +215,33 @@ pub struct AuditRow {
     pub action: String,
     pub old: Option<serde_json::Value>,
     pub new: Option<serde_json::Value>,
+}
+
+/// A release in the list: what blocks it and its next deadline.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ReleaseRow {
+    pub release: Release,
+    pub deadline: Option<super::release::Deadline>,
+    pub blockers: Vec<Blocker>,
+    /// Going live while the target environment has an open P1.
+    pub rollback_suggested: bool,
+}
+
+/// Everything the release page shows.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ReleaseDetails {
+    pub release: Release,
+    pub deadline: Option<super::release::Deadline>,
+    pub checklist: Vec<ChecklistItem>,
+    pub known_issues: Vec<KnownIssue>,
+    pub sign_offs: Vec<SignOffView>,
+    pub staging: GateReport,
+    pub go_live: GateReport,
+    pub audit: Vec<AuditLine>,
+    /// Everything attached, retracted pieces included.
+    pub evidence: Vec<super::evidence::Evidence>,
+    /// Going live while the target environment has an open P1.
+    pub rollback_suggested: bool,
+    /// The go-live as recorded and what comes next; from the go-live on.
+    pub going_live: Option<super::golive::GoLiveOverview>,
 }

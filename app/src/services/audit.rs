@@ -113,7 +113,7 @@ pub async fn append(
     // Every change to a release writes its audit row here: the status view hears of it
     // when the transaction commits.
     if e.release_id.is_some() {
-        super::environments::notify(conn, "release").await?;
+        super::events::notify(conn, "release").await?;
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Work on a release: checklist items, known issues, deployments and environment checks.
 
 use super::audit::{self, Entry};
-use super::releases::{self, bump, checklist, lock, require_worker};
+use super::release_store::{self as store, bump, checklist, lock};
 use super::{Actor, ServiceError};
 use crate::domain::release::{
     check_item_change, check_not_applicable, ItemRefusal, ItemState, Severity,
@@ -86,7 +86,7 @@ pub(crate) async fn set_item_as(
     change: ItemChange,
     from_probes: bool,
 ) -> Result<ChecklistItem, ServiceError> {
-    require_worker(actor)?;
+    actor.require_worker()?;
     let mut tx = pool.begin().await?;
     let r = lock(&mut tx, release_id, change.revision).await?;
     let before = find_item(&mut tx, release_id, item).await?;
@@ -105,7 +105,7 @@ pub(crate) async fn set_item_as(
         && matches!(state, ItemState::Passed | ItemState::NotApplicable)
         && before.state != state
         && probe_only
-        && crate::services::releases::probed(&mut tx, &r.staging_environment).await?
+        && store::probed(&mut tx, &r.staging_environment).await?
     {
         return Err(ServiceError::invalid(
             "state",
@@ -154,7 +154,7 @@ pub(crate) async fn set_item_as(
         state,
         Some(reason.as_str()),
         before.evidence_required,
-        links.len() + before.attachments.max(0) as usize,
+        links.len() + before.evidence_count.max(0) as usize,
         is_captain_or_owner(actor, &r),
     )
     .map_err(item_refusal)?;
@@ -209,7 +209,7 @@ pub async fn add_known_issue(
     release_id: i64,
     new: NewKnownIssue,
 ) -> Result<KnownIssue, ServiceError> {
-    require_worker(actor)?;
+    actor.require_worker()?;
     let severity = Severity::parse(new.severity.trim()).ok_or(ServiceError::Invalid {
         field: "severity",
         en: "Severity is p1, p2 or p3.",
@@ -238,7 +238,7 @@ pub async fn add_known_issue(
     )
     .fetch_one(&mut *tx)
     .await
-    .map_err(releases::duplicate_key())?;
+    .map_err(store::duplicate_key())?;
     bump(&mut tx, release_id).await?;
     audit::append(
         &mut tx,
@@ -253,7 +253,7 @@ pub async fn add_known_issue(
         },
     )
     .await?;
-    let issue = releases::known_issues(&mut tx, release_id)
+    let issue = store::known_issues(&mut tx, release_id)
         .await?
         .into_iter()
         .find(|k| k.id == id)
@@ -271,7 +271,7 @@ pub async fn settle_known_issue(
     issue_id: i64,
     accept_reason: Option<&str>,
 ) -> Result<KnownIssue, ServiceError> {
-    require_worker(actor)?;
+    actor.require_worker()?;
     let mut tx = pool.begin().await?;
     let r = lock(&mut tx, release_id, None).await?;
     if r.phase.is_final() {
@@ -314,7 +314,7 @@ pub async fn settle_known_issue(
             "known_issue.accept"
         }
     };
-    let issue = releases::known_issues(&mut tx, release_id)
+    let issue = store::known_issues(&mut tx, release_id)
         .await?
         .into_iter()
         .find(|k| k.id == issue_id)
@@ -356,7 +356,7 @@ pub async fn record_deployment(
     release_id: i64,
     d: Deployment,
 ) -> Result<Option<ChecklistItem>, ServiceError> {
-    require_worker(actor)?;
+    actor.require_worker()?;
     for (field, v) in [
         ("environment", &d.environment),
         ("artifact_version", &d.artifact_version),
@@ -439,7 +439,8 @@ pub async fn record_deployment(
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct EnvCheck {
+/// What a pipeline reports about the variables a release requires (names only).
+pub struct VariableReport {
     #[serde(default)]
     pub environment: Option<String>,
     /// Names of variables that are set and not empty. Names only, never values.
@@ -451,7 +452,8 @@ pub struct EnvCheck {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct EnvCheckResult {
+/// Whether the reported variables cover what the release requires.
+pub struct VariableCheck {
     pub passed: bool,
     pub missing: Vec<String>,
     pub empty: Vec<String>,
@@ -462,13 +464,13 @@ pub const ENV_ITEM: &str = "release_secrets";
 
 /// A pipeline reports which required variables are present; any missing or empty one
 /// fails the checklist item, all present passes it.
-pub async fn env_check(
+pub async fn check_variables(
     pool: &PgPool,
     actor: &Actor,
     release_id: i64,
-    c: EnvCheck,
-) -> Result<EnvCheckResult, ServiceError> {
-    require_worker(actor)?;
+    c: VariableReport,
+) -> Result<VariableCheck, ServiceError> {
+    actor.require_worker()?;
     let valid = |n: &String| {
         !n.is_empty() && n.len() <= 100 && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
     };
@@ -522,7 +524,7 @@ pub async fn env_check(
     .execute(&mut *tx)
     .await?;
     bump(&mut tx, release_id).await?;
-    let result = EnvCheckResult {
+    let result = VariableCheck {
         passed,
         missing,
         empty,

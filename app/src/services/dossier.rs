@@ -3,12 +3,14 @@
 //! changes), and its archive entry written for search and the delivery metrics.
 
 use super::audit::{self, Entry};
-use super::{golive, releases, signoffs, Actor, ServiceError};
+use super::release_store as store;
+use super::{Actor, ServiceError};
 use crate::domain::dossier::{
     canonical_json, Dossier, DossierItem, GoNoGoDecision, MonitoringAtDecision, RollbackRecord,
     SealedDossier, StagingGateProtocol, FORMAT,
 };
 use crate::domain::golive::{restore_seconds, StepKind};
+use crate::domain::release::content::{preconditions, sign_off_views};
 use crate::domain::release::ItemState;
 use crate::domain::templates::ChecklistKind;
 use chrono::{DateTime, SubsecRound, Utc};
@@ -154,13 +156,13 @@ pub async fn build(
     sealed_at: DateTime<Utc>,
     audit_head: String,
 ) -> Result<Dossier, ServiceError> {
-    let snap = releases::snapshot(conn, release_id).await?;
+    let snap = store::snapshot(conn, release_id).await?;
     let hash = snap.content_hash();
     let all = items(conn, release_id).await?;
     let of = |k: ChecklistKind| -> Vec<DossierItem> {
         all.iter().filter(|i| i.kind == k).cloned().collect()
     };
-    let steps = golive::steps(conn, release_id).await?;
+    let steps = store::go_live_steps(conn, release_id).await?;
     let decided_at = snap.sign_offs.iter().map(|s| s.sign_off.signed_at).max();
     let mut monitoring = vec![];
     if let Some(at) = decided_at {
@@ -203,14 +205,14 @@ pub async fn build(
         },
         go_no_go: GoNoGoDecision {
             items: of(ChecklistKind::GoLive),
-            sign_offs: signoffs::views(&snap.sign_offs, &hash),
-            preconditions: releases::preconditions(&snap.release),
+            sign_offs: sign_off_views(&snap.sign_offs, &hash),
+            preconditions: preconditions(&snap.release),
             decided_at,
             monitoring,
         },
         go_live: steps,
         rollback,
-        rollback_suggested: releases::rollback_mark(conn, release_id).await?,
+        rollback_suggested: store::rollback_mark(conn, release_id).await?,
         post_release: of(ChecklistKind::PostRelease),
         evidence: snap.evidence.clone(),
         release: snap.release,
@@ -333,7 +335,7 @@ pub async fn export(pool: &PgPool, release_id: i64) -> Result<String, ServiceErr
             r.document, r.sha256
         )),
         None => {
-            let r = releases::get(pool, release_id).await?;
+            let r = store::get(pool, release_id).await?;
             Err(if r.phase.is_final() {
                 ServiceError::Conflict {
                     en: "This release ended before dossiers existed; run `shipgate migrate up` to seal it.",

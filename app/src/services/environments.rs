@@ -3,6 +3,7 @@
 
 use super::audit::{self, Entry};
 use super::error::unique_violation_as;
+use super::events::notify;
 use super::{Actor, ServiceError};
 use crate::domain::monitoring::{
     carry_headers, Component, EndpointKind, EnvironmentSpec, ProbeHeader, Problem, TargetPolicy,
@@ -12,9 +13,6 @@ use crate::domain::monitoring_model::{Environment, MonitoringSettings};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{json, Value};
 use sqlx::{PgConnection, PgPool};
-
-/// The channel every replica listens on; a notification means "the status view changed".
-pub const STATUS_CHANNEL: &str = "shipgate_status";
 
 fn problem(p: Problem) -> ServiceError {
     ServiceError::Invalid {
@@ -251,15 +249,6 @@ pub async fn id_by_name<'e>(
     )
     .fetch_optional(db)
     .await?)
-}
-
-pub async fn notify(conn: &mut PgConnection, what: &str) -> Result<(), ServiceError> {
-    sqlx::query("SELECT pg_notify($1, $2)")
-        .bind(STATUS_CHANNEL)
-        .bind(what)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
 }
 
 /// Moves the probe schedule to the spec: an endpoint per kind, due at a random point of

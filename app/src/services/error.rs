@@ -16,6 +16,10 @@ pub enum ServiceError {
     Conflict { en: &'static str, de: &'static str },
     #[error("forbidden")]
     Forbidden,
+    /// Only a person at a signed-in browser may do this (password, new tokens), never an
+    /// API token: a stolen token must not lock its owner out or mint itself successors.
+    #[error("a browser session is required")]
+    SessionRequired,
     #[error("invalid email or password")]
     InvalidCredentials,
     #[error("too many attempts, retry in {retry_after_secs} s")]
@@ -38,6 +42,7 @@ impl ServiceError {
             ServiceError::NotFound => "not_found",
             ServiceError::Conflict { .. } => "conflict",
             ServiceError::Forbidden => "forbidden",
+            ServiceError::SessionRequired => "session_required",
             ServiceError::InvalidCredentials => "invalid_credentials",
             ServiceError::Throttled { .. } => "too_many_requests",
             ServiceError::Db(e) if db_unreachable(e) => "unavailable",
@@ -56,6 +61,12 @@ impl ServiceError {
                 .pick(
                     "You are not allowed to do this.",
                     "Dafür fehlt Ihnen die Berechtigung.",
+                )
+                .into(),
+            ServiceError::SessionRequired => lang
+                .pick(
+                    "This needs a signed-in browser session; API tokens cannot do it.",
+                    "Dafür ist eine angemeldete Browser-Sitzung nötig; API-Tokens können das nicht.",
                 )
                 .into(),
             ServiceError::InvalidCredentials => lang
@@ -91,7 +102,7 @@ impl ServiceError {
             ServiceError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ServiceError::NotFound => StatusCode::NOT_FOUND,
             ServiceError::Conflict { .. } => StatusCode::CONFLICT,
-            ServiceError::Forbidden => StatusCode::FORBIDDEN,
+            ServiceError::Forbidden | ServiceError::SessionRequired => StatusCode::FORBIDDEN,
             ServiceError::InvalidCredentials => StatusCode::UNAUTHORIZED,
             ServiceError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             ServiceError::Db(e) if db_unreachable(e) => StatusCode::SERVICE_UNAVAILABLE,
@@ -121,5 +132,15 @@ pub fn unique_violation_as(err: sqlx::Error, conflict: ServiceError) -> ServiceE
     match &err {
         sqlx::Error::Database(db) if db.is_unique_violation() => conflict,
         _ => ServiceError::Db(err),
+    }
+}
+
+impl From<crate::domain::release::input::InputError> for ServiceError {
+    fn from(e: crate::domain::release::input::InputError) -> Self {
+        ServiceError::Invalid {
+            field: e.field,
+            en: e.en,
+            de: e.de,
+        }
     }
 }

@@ -5,9 +5,10 @@
 //! ending the release seals its dossier in the same transaction.
 
 use super::audit::{self, Entry};
-use super::releases::{self, Snapshot};
+use super::lifecycle::apply_phase_change;
+use super::release_store::{self as store, Snapshot};
 use super::status::StatusHub;
-use super::{alerts, environments, freezes, Actor, ServiceError};
+use super::{environments, events, freezes, Actor, ServiceError};
 use crate::domain::golive::{
     complete_blockers, hold_for_next, in_window, progress, rollback_blockers, start_blockers,
     step_blockers, DocItem, Freeze, GoLiveOverview, PlannedStep, RecordedStep, StartFacts,
@@ -18,33 +19,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sqlx::{PgConnection, PgPool};
-
-/// The recorded steps of a release's go-live, in order.
-pub async fn steps(
-    conn: &mut PgConnection,
-    release_id: i64,
-) -> Result<Vec<RecordedStep>, ServiceError> {
-    let rows = sqlx::query!(
-        r#"SELECT step, stage_pct, note, detail, actor, at AS "at: DateTime<Utc>"
-           FROM go_live_steps WHERE release_id = $1 ORDER BY id"#,
-        release_id
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|r| {
-            Some(RecordedStep {
-                kind: StepKind::parse(&r.step)?,
-                stage_pct: r.stage_pct,
-                at: r.at,
-                actor: r.actor,
-                note: r.note,
-                detail: r.detail,
-            })
-        })
-        .collect())
-}
 
 /// What the probes say about an environment now; "not probed" when it is not registered.
 pub async fn target_health(
@@ -157,7 +131,7 @@ pub async fn overview(
     id: i64,
     now: DateTime<Utc>,
 ) -> Result<GoLiveOverview, ServiceError> {
-    let snap = releases::snapshot(&mut *pool.acquire().await?, id).await?;
+    let snap = store::snapshot(&mut *pool.acquire().await?, id).await?;
     overview_of(pool, hub, &snap, &snap.content_hash(), now).await
 }
 
@@ -172,7 +146,7 @@ pub async fn overview_of(
 ) -> Result<GoLiveOverview, ServiceError> {
     let r = &snap.release;
     let mut conn = pool.acquire().await?;
-    let steps = steps(&mut conn, r.id).await?;
+    let steps = store::go_live_steps(&mut conn, r.id).await?;
     let freezes = freezes::upcoming(&mut conn, Some(&r.environment), now).await?;
     drop(conn);
     let target = target_health(pool, hub, &r.environment, now).await?;
@@ -202,7 +176,7 @@ async fn record(
     )
     .execute(&mut *conn)
     .await?;
-    releases::bump(conn, release_id).await?;
+    store::bump(conn, release_id).await?;
     audit::append(
         conn,
         actor,
@@ -245,10 +219,10 @@ pub async fn start(
 ) -> Result<Vec<Blocker>, ServiceError> {
     let reason = note_text(override_reason)?;
     let mut tx = pool.begin().await?;
-    let r = releases::lock(&mut tx, id, None).await?;
-    releases::require_steer(actor, &r)?;
-    let snap = releases::snapshot(&mut tx, id).await?;
-    let done = steps(&mut tx, id).await?;
+    let r = store::lock(&mut tx, id, None).await?;
+    actor.require_steer(&r)?;
+    let snap = store::snapshot(&mut tx, id).await?;
+    let done = store::go_live_steps(&mut tx, id).await?;
     let frozen = freezes::upcoming(&mut tx, Some(&r.environment), now).await?;
     let gate = snap.go_live_gate(now).blockers;
     let is_captain = matches!(actor, Actor::User(u) if r.is_captain(u));
@@ -303,14 +277,14 @@ pub async fn record_step(
         ));
     }
     let mut tx = pool.begin().await?;
-    let r = releases::lock(&mut tx, id, None).await?;
-    releases::require_steer(actor, &r)?;
+    let r = store::lock(&mut tx, id, None).await?;
+    actor.require_steer(&r)?;
     if r.phase != Phase::GoLive {
         return Ok(vec![Blocker::WrongPhase { phase: r.phase }]);
     }
     // Judged while the release is locked, so the target cannot change under the step.
     let target = target_health(pool, hub, &r.environment, now).await?;
-    let done = steps(&mut tx, id).await?;
+    let done = store::go_live_steps(&mut tx, id).await?;
     let p = progress(r.strategy, &r.canary_stages, &done);
     let facts = StepFacts {
         progress: &p,
@@ -339,13 +313,13 @@ pub async fn complete(
     now: DateTime<Utc>,
 ) -> Result<Vec<Blocker>, ServiceError> {
     let mut tx = pool.begin().await?;
-    let r = releases::lock(&mut tx, id, None).await?;
-    releases::require_steer(actor, &r)?;
+    let r = store::lock(&mut tx, id, None).await?;
+    actor.require_steer(&r)?;
     if r.phase != Phase::GoLive {
         return Ok(vec![Blocker::WrongPhase { phase: r.phase }]);
     }
-    let snap = releases::snapshot(&mut tx, id).await?;
-    let done = steps(&mut tx, id).await?;
+    let snap = store::snapshot(&mut tx, id).await?;
+    let done = store::go_live_steps(&mut tx, id).await?;
     let p = progress(r.strategy, &r.canary_stages, &done);
     let blockers = complete_blockers(&p, &doc_items(&snap));
     if !blockers.is_empty() {
@@ -356,8 +330,8 @@ pub async fn complete(
         stage_pct: None,
     };
     record(&mut tx, actor, id, complete, "", json!({ "at": now })).await?;
-    let current = releases::load(&mut tx, id).await?;
-    releases::set_phase(&mut tx, actor, &current, Phase::Done).await?;
+    let current = store::load(&mut tx, id).await?;
+    apply_phase_change(&mut tx, actor, &current, Phase::Done).await?;
     tx.commit().await?;
     Ok(vec![])
 }
@@ -381,7 +355,7 @@ pub async fn rollback(
 ) -> Result<Vec<Blocker>, ServiceError> {
     let reason = note_text(Some(&input.reason))?;
     let mut tx = pool.begin().await?;
-    let r = releases::lock(&mut tx, id, None).await?;
+    let r = store::lock(&mut tx, id, None).await?;
     match actor {
         Actor::Cli => {}
         Actor::User(u) if crate::domain::golive::may_roll_back(&r, u) => {}
@@ -391,7 +365,7 @@ pub async fn rollback(
     if !blockers.is_empty() {
         return Ok(blockers);
     }
-    let mark = releases::rollback_mark(&mut tx, id).await?;
+    let mark = store::rollback_mark(&mut tx, id).await?;
     let (_, by) = audit::actor_label(actor);
     let detail = json!({
         "status_page_updated": input.status_page_updated,
@@ -406,7 +380,7 @@ pub async fn rollback(
         stage_pct: None,
     };
     record(&mut tx, actor, id, step, &reason, detail).await?;
-    alerts::queue_release_event(
+    events::queue_release_event(
         &mut tx,
         "release.rolled_back",
         &json!({
@@ -421,8 +395,8 @@ pub async fn rollback(
         }),
     )
     .await?;
-    let current = releases::load(&mut tx, id).await?;
-    releases::set_phase(&mut tx, actor, &current, Phase::RolledBack).await?;
+    let current = store::load(&mut tx, id).await?;
+    apply_phase_change(&mut tx, actor, &current, Phase::RolledBack).await?;
     tx.commit().await?;
     Ok(vec![])
 }

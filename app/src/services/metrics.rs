@@ -1,4 +1,4 @@
-//! Delivery metrics per Europe/Berlin calendar month, from the archive: how many releases
+//! Release metrics per Europe/Berlin calendar month, from the archive: how many releases
 //! ended and how, the change failure rate, lead time from the staging gate to done and
 //! time to restore after a rollback.
 
@@ -9,7 +9,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Europe::Berlin;
 use sqlx::PgPool;
 
-/// The longest look back the delivery view offers.
+/// The longest look back the release metrics view offers.
 pub const MAX_MONTHS: u32 = 36;
 
 /// The last `months` Berlin calendar months up to and including the one `now` falls in,
@@ -35,7 +35,7 @@ fn month_key(year: i32, month: u32) -> String {
 }
 
 /// One row per month, empty months included, oldest first.
-pub async fn delivery(
+pub async fn monthly(
     pool: &PgPool,
     months: u32,
     now: DateTime<Utc>,

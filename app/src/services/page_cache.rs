@@ -4,7 +4,7 @@
 //! what is remembered is still true, and only a change pays for reading it all again.
 //! Nothing here depends on who looks or when; the caller judges gates against its own clock.
 
-use super::releases::{snapshot, Snapshot};
+use super::release_store::{rollback_marks, snapshot, Snapshot};
 use super::{audit, ServiceError};
 use crate::domain::release_model::AuditLine;
 use sqlx::PgPool;
@@ -74,9 +74,7 @@ impl ReleaseViews {
                 .iter()
                 .map(AuditLine::from)
                 .collect(),
-            rollback: super::releases::rollback_marks(pool, &[id])
-                .await?
-                .remove(&id),
+            rollback: rollback_marks(pool, &[id]).await?.remove(&id),
             snapshot,
             version,
         });

@@ -3,10 +3,9 @@
 //! item passed or failed by what it shows.
 
 use super::evidence::{self, NewEvidence};
-use super::releases::require_worker;
 use super::status::StatusHub;
 use super::storage::Storage;
-use super::{checklists, probes, releases, Actor, ServiceError};
+use super::{checklists, probes, release_store, Actor, ServiceError};
 use crate::domain::evidence::{sniff, Evidence};
 use crate::domain::monitoring::is_probed_item;
 use crate::domain::release_model::ChecklistItem;
@@ -34,7 +33,7 @@ pub async fn check_item(
     item_key: &str,
     now: DateTime<Utc>,
 ) -> Result<Checked, ServiceError> {
-    require_worker(actor)?;
+    actor.require_worker()?;
     if !is_probed_item(item_key) {
         return Err(ServiceError::invalid(
             "item",
@@ -43,7 +42,7 @@ pub async fn check_item(
         ));
     }
     let target = evidence::check_target(pool, actor, release_id, None, Some(item_key)).await?;
-    let release = releases::get(pool, release_id).await?;
+    let release = release_store::get(pool, release_id).await?;
     let env_name = release.staging_environment.trim().to_string();
     let env_id = super::environments::id_by_name(pool, &env_name)
         .await?
@@ -84,8 +83,10 @@ pub async fn check_item(
         crate::domain::evidence::sanitize_filename(&env_name),
         now.format("%Y%m%dT%H%M%SZ")
     );
-    let recorded = evidence::record_all(
+    // Recorded, or removed from storage again.
+    let mut recorded = evidence::attach::record(
         pool,
+        storage,
         actor,
         vec![NewEvidence {
             target,
@@ -99,15 +100,11 @@ pub async fn check_item(
             sha256,
         }],
     )
-    .await;
-    let evidence = match recorded {
-        Ok(mut list) if !list.is_empty() => list.remove(0),
-        Ok(_) => return Err(ServiceError::Internal("probe snapshot not recorded".into())),
-        Err(e) => {
-            let _ = storage.delete(&key).await;
-            return Err(e);
-        }
-    };
+    .await?;
+    if recorded.is_empty() {
+        return Err(ServiceError::Internal("probe snapshot not recorded".into()));
+    }
+    let evidence = recorded.remove(0);
     let note = if passed {
         format!(
             "Probes at {}: {} up, no open P1.",

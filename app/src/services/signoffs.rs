@@ -2,78 +2,18 @@
 //! `no_go`, bound to a hash of what they saw. This is the one place a sign-off is written.
 
 use super::audit::{self, Entry};
-use super::releases::{self, checklist, content_hash, known_issues, lock, preconditions};
+use super::lifecycle::apply_phase_change;
+use super::release_store::{checklist, evidence, known_issues, lock, sign_offs};
 use super::{Actor, ServiceError};
-use crate::auth::{Credential, CurrentUser};
+use crate::domain::account::{Credential, CurrentUser};
+use crate::domain::release::content::{content_hash, preconditions};
 use crate::domain::release::{
     check_sign_off, go_no_go_verdict, is_stale, precondition_blockers, Decision, Phase,
-    SignAttempt, SignOff, SignRefusal, SignerRole, Verdict,
+    SignAttempt, SignRefusal, SignerRole, Verdict,
 };
-use crate::domain::release_model::SignOffView;
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use sqlx::{PgConnection, PgPool};
-
-/// A stored sign-off with its signer's email.
-#[derive(Clone, Debug)]
-pub struct SignOffRow {
-    pub sign_off: SignOff,
-    pub signer: String,
-    pub comment: String,
-}
-
-pub async fn rows(
-    conn: &mut PgConnection,
-    release_id: i64,
-) -> Result<Vec<SignOffRow>, ServiceError> {
-    let rows = sqlx::query!(
-        r#"SELECT s.role, s.signer_id, u.email, s.decision, s.comment, s.content_hash,
-                  s.signed_at AS "signed_at: DateTime<Utc>"
-           FROM sign_offs s JOIN users u ON u.id = s.signer_id
-           WHERE s.release_id = $1 ORDER BY s.role"#,
-        release_id
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|r| {
-            Some(SignOffRow {
-                sign_off: SignOff {
-                    role: SignerRole::parse(&r.role)?,
-                    signer_id: r.signer_id,
-                    decision: Decision::parse(&r.decision)?,
-                    content_hash: r.content_hash,
-                    signed_at: r.signed_at,
-                },
-                signer: r.email,
-                comment: r.comment,
-            })
-        })
-        .collect())
-}
-
-pub async fn load(conn: &mut PgConnection, release_id: i64) -> Result<Vec<SignOff>, ServiceError> {
-    Ok(rows(conn, release_id)
-        .await?
-        .into_iter()
-        .map(|r| r.sign_off)
-        .collect())
-}
-
-/// The sign-offs as the Go/No-Go panel shows them, with stale marks.
-pub fn views(rows: &[SignOffRow], current_hash: &str) -> Vec<SignOffView> {
-    rows.iter()
-        .map(|r| SignOffView {
-            role: r.sign_off.role,
-            signer: r.signer.clone(),
-            decision: r.sign_off.decision,
-            comment: r.comment.clone(),
-            stale: is_stale(&r.sign_off, current_hash),
-            signed_at: r.sign_off.signed_at,
-        })
-        .collect()
-}
+use sqlx::PgPool;
 
 fn refusal(r: SignRefusal) -> ServiceError {
     match r {
@@ -119,9 +59,9 @@ pub async fn sign_off(
     let r = lock(&mut tx, release_id, None).await?;
     let items = checklist(&mut tx, release_id).await?;
     let issues = known_issues(&mut tx, release_id).await?;
-    let evidence = super::evidence::list(&mut tx, release_id).await?;
+    let evidence = evidence(&mut tx, release_id).await?;
     let hash = content_hash(&r, &items, &issues, &evidence);
-    let existing = load(&mut tx, release_id).await?;
+    let existing = sign_offs(&mut tx, release_id).await?;
     if existing
         .iter()
         .any(|s| s.role == role && !is_stale(s, &hash))
@@ -198,10 +138,10 @@ pub async fn sign_off(
         },
     )
     .await?;
-    let verdict = go_no_go_verdict(&load(&mut tx, release_id).await?, &hash);
+    let verdict = go_no_go_verdict(&sign_offs(&mut tx, release_id).await?, &hash);
     match verdict {
-        Verdict::Go => releases::set_phase(&mut tx, &actor, &r, Phase::GoLive).await?,
-        Verdict::NoGo { .. } => releases::set_phase(&mut tx, &actor, &r, Phase::NoGo).await?,
+        Verdict::Go => apply_phase_change(&mut tx, &actor, &r, Phase::GoLive).await?,
+        Verdict::NoGo { .. } => apply_phase_change(&mut tx, &actor, &r, Phase::NoGo).await?,
         Verdict::Pending { .. } => {}
     }
     tx.commit().await?;

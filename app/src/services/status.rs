@@ -5,7 +5,7 @@
 
 use super::alerts::{self, Which};
 use super::page_cache::ReleaseViews;
-use super::{releases, ServiceError};
+use super::{release_store, ServiceError};
 use crate::domain::monitoring::{
     component_states, rollback_suggested, uptime_pct, Component, EndpointKind, HealthState,
     TargetPolicy,
@@ -398,7 +398,7 @@ async fn releases_in_flight(
     now: DateTime<Utc>,
 ) -> Result<Vec<ReleaseInFlight>, ServiceError> {
     let mut out = Vec::new();
-    for id in releases::list_ids(pool, false).await? {
+    for id in release_store::list_ids(pool, false).await? {
         let view = match views.get(pool, id).await {
             Ok(v) => v,
             // Ended or removed between the two reads.

@@ -1,8 +1,9 @@
 //! The signed-in person's own account: password and personal API tokens.
 
 use super::{short_time, use_lang, use_user};
-use crate::actions::{error_text, ChangePassword, IssueToken, RevokeToken};
 use crate::domain::account::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
+use crate::server_fns::accounts::ChangePassword;
+use crate::server_fns::tokens::{list_tokens, IssueToken, RevokeToken};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -15,7 +16,7 @@ pub fn AccountPage() -> impl IntoView {
     let revoke = ServerAction::<RevokeToken>::new();
     let tokens = Resource::new(
         move || (issue.version().get(), revoke.version().get()),
-        |_| crate::actions::list_tokens(),
+        |_| list_tokens(),
     );
 
     let change_result = move || {
@@ -29,7 +30,7 @@ pub fn AccountPage() -> impl IntoView {
                 </p>
             }
             .into_any(),
-            Err(e) => view! { <p class="alert error" role="alert">{error_text(&e)}</p> }.into_any(),
+            Err(e) => view! { <p class="alert error" role="alert">{e.text(lang)}</p> }.into_any(),
         })
     };
     let issued = move || {
@@ -46,7 +47,7 @@ pub fn AccountPage() -> impl IntoView {
                 </div>
             }
             .into_any(),
-            Err(e) => view! { <p class="alert error" role="alert">{error_text(&e)}</p> }.into_any(),
+            Err(e) => view! { <p class="alert error" role="alert">{e.text(lang)}</p> }.into_any(),
         })
     };
 
@@ -108,7 +109,7 @@ pub fn AccountPage() -> impl IntoView {
             <Suspense fallback=move || view! { <p class="muted">{lang.pick("Loading…", "Lädt …")}</p> }>
                 {move || Suspend::new(async move {
                     match tokens.await {
-                        Err(e) => view! { <p class="alert error">{error_text(&e)}</p> }.into_any(),
+                        Err(e) => view! { <p class="alert error">{e.text(lang)}</p> }.into_any(),
                         Ok(list) if list.is_empty() => view! {
                             <p class="muted">{lang.pick("No tokens yet.", "Noch keine Tokens.")}</p>
                         }.into_any(),

@@ -2,23 +2,14 @@
 //! log and the checklist templates.
 
 use super::{short_time, use_lang, use_user};
-use crate::actions::{error_text, CreateUser, SetUserDisabled, UpdateUserRoles};
 use crate::domain::account::{Role, UserRecord, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
-use crate::i18n::Lang;
+use crate::i18n::{Label, Lang};
+use crate::server_fns::accounts::{list_users, CreateUser, SetUserDisabled, UpdateUserRoles};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-pub fn role_label(lang: Lang, role: Role) -> &'static str {
-    match role {
-        Role::Admin => lang.pick("Admin", "Admin"),
-        Role::ReleaseCaptain => lang.pick("Release captain", "Release Captain"),
-        Role::ProductOwner => lang.pick("Product owner", "Product Owner"),
-        Role::Engineer => lang.pick("Engineer", "Engineer"),
-        Role::Viewer => lang.pick("Viewer", "Betrachter"),
-    }
-}
-
-/// One checkbox per role, named `role_<name>` as the server functions expect.
+/// One checkbox per role, all named `roles[]` with the role as value: the server functions
+/// take the ticked ones as a list of roles.
 #[component]
 fn RoleBoxes(lang: Lang, #[prop(optional)] checked: Vec<Role>) -> impl IntoView {
     Role::ALL
@@ -27,8 +18,8 @@ fn RoleBoxes(lang: Lang, #[prop(optional)] checked: Vec<Role>) -> impl IntoView 
             let is_checked = checked.contains(&role);
             view! {
                 <label class="check">
-                    <input type="checkbox" name=format!("role_{}", role.as_str()) value="on" checked=is_checked/>
-                    {role_label(lang, role)}
+                    <input type="checkbox" name="roles[]" value=role.as_str() checked=is_checked/>
+                    {role.label(lang)}
                 </label>
             }
         })
@@ -71,7 +62,7 @@ pub fn AdminUsersPage() -> impl IntoView {
                 disable.version().get(),
             )
         },
-        |_| crate::actions::list_users(),
+        |_| list_users(),
     );
     let outcome = move || {
         let failed = [
@@ -83,7 +74,7 @@ pub fn AdminUsersPage() -> impl IntoView {
             .into_iter()
             .flatten()
             .next()
-            .map(|e| view! { <p class="alert error" role="alert">{error_text(&e)}</p> })
+            .map(|e| view! { <p class="alert error" role="alert">{e.text(lang)}</p> })
     };
     let created = move || {
         create.value().get().and_then(|r| r.ok()).map(|u| {
@@ -110,7 +101,7 @@ pub fn AdminUsersPage() -> impl IntoView {
             <Transition fallback=move || view! { <p class="muted">{lang.pick("Loading…", "Lädt …")}</p> }>
                 {move || Suspend::new(async move {
                     match users.await {
-                        Err(e) => view! { <p class="alert error">{error_text(&e)}</p> }.into_any(),
+                        Err(e) => view! { <p class="alert error">{e.text(lang)}</p> }.into_any(),
                         Ok(list) => view! {
                             <table class="list users">
                                 <thead><tr>

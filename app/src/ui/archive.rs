@@ -2,16 +2,16 @@
 //! `/delivery`: delivery metrics per month. Both are GET forms and links, so they work
 //! without JavaScript; hydrated, the router swaps pages in place.
 
-use super::releases::phase_label;
+use super::charts::{chart, STACK};
 use super::use_lang;
-use crate::actions::error_text;
-use crate::archive_actions::{archive_choices, delivery_metrics, search_archive};
+use crate::server_fns::archive::{archive_choices, search_archive};
+use crate::server_fns::metrics::release_metrics;
+use crate::server_fns::Refusal;
 // The component below is called `ArchivePage` like the route; the data is `model::ArchivePage`.
 use crate::domain::archive_model::{self as model, ArchiveEntry, ArchiveQuery, MonthMetrics};
-use crate::domain::metrics_chart::{chart, STACK};
 use crate::domain::release::Phase;
 use crate::domain::time::berlin_display;
-use crate::i18n::Lang;
+use crate::i18n::{Label, Lang};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -50,11 +50,12 @@ pub fn ArchivePage() -> impl IntoView {
         move |q| async move {
             match q {
                 Ok(q) => search_archive(q.clone()).await.map(|page| (q, page)),
-                Err(e) => Err(ServerFnError::new(format!(
-                    "{}: {}",
-                    param_label(lang, e.field),
-                    lang.pick(e.en, e.de)
-                ))),
+                Err(e) => Err(Refusal::new(
+                    422,
+                    "validation_failed",
+                    format!("{}: {}", param_label(Lang::En, e.field), e.en),
+                    format!("{}: {}", param_label(Lang::De, e.field), e.de),
+                )),
             }
         },
     );
@@ -75,7 +76,7 @@ pub fn ArchivePage() -> impl IntoView {
                     <select name="outcome">
                         <option value="" selected=move || raw("outcome").is_empty()>{lang.pick("All", "Alle")}</option>
                         {STACK.into_iter().map(|p| view! {
-                            <option value=p.as_str() selected=move || raw("outcome") == p.as_str()>{phase_label(lang, p)}</option>
+                            <option value=p.as_str() selected=move || raw("outcome") == p.as_str()>{p.label(lang)}</option>
                         }).collect_view()}
                     </select>
                 </label>
@@ -111,7 +112,7 @@ pub fn ArchivePage() -> impl IntoView {
             <Transition fallback=move || view! { <p class="muted">{lang.pick("Searching…", "Sucht …")}</p> }>
                 {move || Suspend::new(async move {
                     match results.await {
-                        Err(e) => view! { <p class="alert error" role="alert">{error_text(&e)}</p> }.into_any(),
+                        Err(e) => view! { <p class="alert error" role="alert">{e.text(lang)}</p> }.into_any(),
                         Ok((q, page)) => view! { <ArchiveResults q page lang/> }.into_any(),
                     }
                 })}
@@ -201,7 +202,7 @@ fn ArchiveRow(e: ArchiveEntry, lang: Lang) -> impl IntoView {
             <td>{e.version.clone()}</td>
             <td><code title=e.commit_sha.clone().unwrap_or_default()>{short}</code></td>
             <td>{e.environment.clone()}</td>
-            <td><span class=format!("phase phase-{}", e.outcome.as_str())>{phase_label(lang, e.outcome)}</span></td>
+            <td><span class=format!("phase phase-{}", e.outcome.as_str())>{e.outcome.label(lang)}</span></td>
             <td>{berlin_display(&e.ended_at)}</td>
             <td class="people">{e.people.join(", ")}</td>
             <td><a href=format!("/releases/{id}/dossier")>{lang.pick("Dossier", "Dossier")}</a></td>
@@ -281,7 +282,7 @@ pub fn DeliveryPage() -> impl IntoView {
                 .unwrap_or(DEFAULT_MONTHS)
         })
     });
-    let metrics = Resource::new(move || months.get(), delivery_metrics);
+    let metrics = Resource::new(move || months.get(), release_metrics);
     view! {
         <Title text=lang.pick("Delivery metrics", "Liefer-Kennzahlen")/>
         <section class="card delivery">
@@ -304,7 +305,7 @@ pub fn DeliveryPage() -> impl IntoView {
             <Transition fallback=move || view! { <p class="muted">{lang.pick("Loading…", "Lädt …")}</p> }>
                 {move || Suspend::new(async move {
                     match metrics.await {
-                        Err(e) => view! { <p class="alert error" role="alert">{error_text(&e)}</p> }.into_any(),
+                        Err(e) => view! { <p class="alert error" role="alert">{e.text(lang)}</p> }.into_any(),
                         Ok(rows) => view! {
                             <DeliveryChart rows=rows.clone() lang/>
                             <DeliveryTable rows lang/>
@@ -355,7 +356,7 @@ fn DeliveryChart(rows: Vec<MonthMetrics>, lang: Lang) -> impl IntoView {
             <figcaption>
                 <ul class="legend">
                     {STACK.into_iter().map(|p| view! {
-                        <li><span class=format!("swatch bar-{}", p.as_str())></span>{phase_label(lang, p)}</li>
+                        <li><span class=format!("swatch bar-{}", p.as_str())></span>{p.label(lang)}</li>
                     }).collect_view()}
                     <li><span class="swatch rate"></span>{lang.pick("Rollback rate, 0–100 % (right)", "Rollback-Quote, 0–100 % (rechts)")}</li>
                 </ul>
@@ -367,7 +368,7 @@ fn DeliveryChart(rows: Vec<MonthMetrics>, lang: Lang) -> impl IntoView {
 #[component]
 fn DeliveryTable(rows: Vec<MonthMetrics>, lang: Lang) -> impl IntoView {
     let outcomes = [Phase::Done, Phase::NoGo, Phase::RolledBack]
-        .map(|p| phase_label(lang, p))
+        .map(|p| p.label(lang))
         .join(" · ");
     view! {
         <table class="list delivery">

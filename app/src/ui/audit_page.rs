@@ -4,11 +4,11 @@
 
 use super::admin::needs_admin;
 use super::{use_lang, use_user};
-use crate::actions::{audit_trail, error_text};
 use crate::domain::archive_model::percent_encode;
 use crate::domain::release_model::AuditRow;
 use crate::domain::time::berlin_display;
 use crate::i18n::Lang;
+use crate::server_fns::audit::audit_trail;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -111,7 +111,7 @@ pub fn AuditPage() -> impl IntoView {
             <Transition fallback=move || view! { <p class="muted">{lang.pick("Loading…", "Lädt …")}</p> }>
                 {move || Suspend::new(async move {
                     match trail.await {
-                        Err(e) => view! { <p class="alert error" role="alert">{error_text(&e)}</p> }.into_any(),
+                        Err(e) => view! { <p class="alert error" role="alert">{e.text(lang)}</p> }.into_any(),
                         Ok((params, (rows, next))) => view! { <AuditRows lang params rows next/> }.into_any(),
                     }
                 })}

@@ -1,15 +1,13 @@
 //! `/releases/:id/dossier`: the sealed dossier as a printable page, in the procedure's
 //! structure, with its seal and the JSON and Markdown exports.
 
-use super::releases::{phase_label, step_label};
 use super::use_lang;
-use crate::actions::error_text;
 use crate::domain::dossier::{DossierItem, SealedDossier};
 use crate::domain::evidence::Evidence;
-use crate::domain::golive::step_label_key;
-use crate::domain::release::{Decision, SignerRole};
+use crate::domain::golive::{step_label_key, PlannedStep};
 use crate::domain::time::berlin_display;
-use crate::golive_actions::load_dossier;
+use crate::i18n::{signer_title, Label};
+use crate::server_fns::dossier::load_dossier;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -53,7 +51,7 @@ pub fn DossierPage() -> impl IntoView {
         <Suspense fallback=move || view! { <p class="muted">{lang.pick("Loading…", "Lädt …")}</p> }>
             {move || Suspend::new(async move {
                 match dossier.await {
-                    Err(e) => view! { <section class="card"><p class="alert error" role="alert">{error_text(&e)}</p></section> }.into_any(),
+                    Err(e) => view! { <section class="card"><p class="alert error" role="alert">{e.text(lang)}</p></section> }.into_any(),
                     Ok(s) => view! { <DossierView s/> }.into_any(),
                 }
             })}
@@ -69,14 +67,8 @@ fn DossierView(s: SealedDossier) -> impl IntoView {
     let id = r.id;
     let code = lang.code();
     let signers = d.go_no_go.sign_offs.iter().map(|so| {
-        let role = match so.role {
-            SignerRole::ProductOwner => "Product Owner",
-            SignerRole::ReleaseCaptain => "Release Captain",
-        };
-        let decision = match so.decision {
-            Decision::Go => "GO",
-            Decision::NoGo => "NO-GO",
-        };
+        let role = signer_title(so.role);
+        let decision = so.decision.label(lang);
         view! {
             <li data-role=so.role.as_str()><strong>{role}</strong>": "{decision}" · "{so.signer.clone()}" · "{berlin_display(&so.signed_at)}
                 {(!so.comment.is_empty()).then(|| view! { " — „"{so.comment.clone()}"“" })}
@@ -98,9 +90,9 @@ fn DossierView(s: SealedDossier) -> impl IntoView {
         </li>
     }).collect_view();
     let timeline = d.go_live.iter().map(|st| {
-        let key = step_label_key(crate::domain::golive::PlannedStep { kind: st.kind, stage_pct: st.stage_pct });
+        let step = PlannedStep { kind: st.kind, stage_pct: st.stage_pct };
         view! {
-            <li data-step=key.clone()>{berlin_display(&st.at)}" · "<strong>{step_label(lang, &key)}</strong>" · "{st.actor.clone()}
+            <li data-step=step_label_key(step)>{berlin_display(&st.at)}" · "<strong>{step.label(lang)}</strong>" · "{st.actor.clone()}
                 {(!st.note.is_empty()).then(|| view! { " — "{st.note.clone()} })}
             </li>
         }
@@ -131,7 +123,7 @@ fn DossierView(s: SealedDossier) -> impl IntoView {
         <section class="card dossier" data-testid="dossier">
             <div class="row-between">
                 <h1>{r.title.clone()}" "<small class="muted">{r.version.clone()}</small></h1>
-                <span class=format!("phase phase-{}", d.outcome.as_str()) data-testid="outcome">{phase_label(lang, d.outcome)}</span>
+                <span class=format!("phase phase-{}", d.outcome.as_str()) data-testid="outcome">{d.outcome.label(lang)}</span>
             </div>
             <p class="no-print">
                 <a href=format!("/releases/{id}")>{lang.pick("Back to the release", "Zurück zum Release")}</a>" · "
@@ -160,7 +152,7 @@ fn DossierView(s: SealedDossier) -> impl IntoView {
             <Items items=d.staging_gate.items.clone() evidence=d.evidence.clone()/>
             <p>{lang.pick("Gate passed: ", "Gate bestanden: ")}{when(d.staging_gate.passed_at)}</p>
             <ul>{d.staging_gate.known_issues.iter().map(|k| view! {
-                <li>{k.severity.as_str().to_uppercase()}" "{k.key.clone()}" · "{k.title.clone()}</li>
+                <li>{k.severity.label(lang)}" "{k.key.clone()}" · "{k.title.clone()}</li>
             }).collect_view()}</ul>
         </section>
         <section class="card" data-testid="dossier-go-no-go">

@@ -2,14 +2,14 @@
 //! switch and the webhooks. Everyone signed in reads; admins change.
 
 use super::{short_time, use_lang, use_user};
-use crate::actions::error_text;
 use crate::domain::monitoring::Component;
 use crate::domain::monitoring_model::{Environment, MonitoringSettings};
-use crate::i18n::Lang;
-use crate::monitoring_actions::{
-    list_environments, load_monitoring_settings, webhook_overview, AddWebhook, CreateEnvironment,
-    DeleteEnvironment, RemoveWebhook, SaveMonitoringSettings,
+use crate::i18n::{Label, Lang};
+use crate::server_fns::environments::{
+    list_environments, load_monitoring_settings, CreateEnvironment, DeleteEnvironment,
+    SaveMonitoringSettings,
 };
+use crate::server_fns::webhooks::{webhook_overview, AddWebhook, RemoveWebhook};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -45,7 +45,7 @@ pub fn EnvironmentsPage() -> impl IntoView {
         .into_iter()
         .flatten()
         .next()
-        .map(|e| view! { <p class="alert error" role="alert">{error_text(&e)}</p> })
+        .map(|e| view! { <p class="alert error" role="alert">{e.text(lang)}</p> })
     };
     let add_form = is_admin.then(|| {
         view! {
@@ -88,7 +88,7 @@ pub fn EnvironmentsPage() -> impl IntoView {
             <Transition fallback=move || view! { <p class="muted">{lang.pick("Loading…", "Lädt …")}</p> }>
                 {move || Suspend::new(async move {
                     match envs.await {
-                        Err(e) => view! { <p class="alert error">{error_text(&e)}</p> }.into_any(),
+                        Err(e) => view! { <p class="alert error">{e.text(lang)}</p> }.into_any(),
                         Ok(list) if list.is_empty() => view! {
                             <p class="muted">{lang.pick("No environments yet.", "Noch keine Umgebungen.")}</p>
                         }.into_any(),
@@ -123,7 +123,7 @@ pub fn EnvironmentsPage() -> impl IntoView {
 #[component]
 fn Freezes(lang: Lang, is_admin: bool) -> impl IntoView {
     use crate::domain::time::berlin_display;
-    use crate::golive_actions::{list_freezes, AddFreeze, RemoveFreeze};
+    use crate::server_fns::freezes::{list_freezes, AddFreeze, RemoveFreeze};
     let add = ServerAction::<AddFreeze>::new();
     let remove = ServerAction::<RemoveFreeze>::new();
     let list = Resource::new(
@@ -138,7 +138,7 @@ fn Freezes(lang: Lang, is_admin: bool) -> impl IntoView {
         .into_iter()
         .flatten()
         .next()
-        .map(|e| view! { <p class="alert error" role="alert">{error_text(&e)}</p> })
+        .map(|e| view! { <p class="alert error" role="alert">{e.text(lang)}</p> })
     };
     view! {
         <section class="card" data-testid="freeze-windows">
@@ -151,7 +151,7 @@ fn Freezes(lang: Lang, is_admin: bool) -> impl IntoView {
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     match list.await {
-                        Err(e) => view! { <p class="alert error">{error_text(&e)}</p> }.into_any(),
+                        Err(e) => view! { <p class="alert error">{e.text(lang)}</p> }.into_any(),
                         Ok(v) if v.is_empty() => view! { <p class="muted">{lang.pick("No freeze planned.", "Kein Freeze geplant.")}</p> }.into_any(),
                         Ok(v) => view! {
                             <table class="list">
@@ -288,7 +288,7 @@ fn Webhooks(lang: Lang) -> impl IntoView {
         .into_iter()
         .flatten()
         .next()
-        .map(|e| view! { <p class="alert error" role="alert">{error_text(&e)}</p> })
+        .map(|e| view! { <p class="alert error" role="alert">{e.text(lang)}</p> })
     };
     view! {
         <section class="card" data-testid="webhooks">
@@ -308,7 +308,7 @@ fn Webhooks(lang: Lang) -> impl IntoView {
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     match overview.await {
-                        Err(e) => view! { <p class="alert error">{error_text(&e)}</p> }.into_any(),
+                        Err(e) => view! { <p class="alert error">{e.text(lang)}</p> }.into_any(),
                         Ok((hooks, failed)) => view! {
                             <ul>
                                 {hooks.into_iter().map(|h| view! {

@@ -4,10 +4,8 @@
 //! link to the full image.
 
 use super::use_lang;
-use crate::actions::error_text;
 use crate::domain::evidence::{human_size, Evidence, Kind};
-use crate::evidence_actions::RetractEvidence;
-use crate::i18n::Lang;
+use crate::server_fns::evidence::RetractEvidence;
 use leptos::prelude::*;
 
 /// One file on its way up.
@@ -312,12 +310,13 @@ pub fn RetractedList(items: Vec<Evidence>) -> impl IntoView {
 
 /// The retract action's refusal, if any, in the reader's language.
 pub fn retract_failure(ctx: EvidenceCtx) -> impl Fn() -> Option<AnyView> {
+    let lang = use_lang();
     move || {
         ctx.retract
             .value()
             .get()
             .and_then(|r| r.err())
-            .map(|e| view! { <p class="alert error" role="alert">{error_text(&e)}</p> }.into_any())
+            .map(|e| view! { <p class="alert error" role="alert">{e.text(lang)}</p> }.into_any())
     }
 }
 
@@ -459,17 +458,5 @@ mod browser {
                     .into(),
             );
         }
-    }
-}
-
-/// The label of a section evidence can be attached to.
-pub fn section_title(lang: Lang, section: &str) -> &'static str {
-    match section {
-        "staging_gate" => lang.pick("Staging-run evidence", "Nachweise zum Staging-Run"),
-        "post_release" => lang.pick(
-            "Post-release documentation",
-            "Dokumentation nach dem Release",
-        ),
-        _ => lang.pick("Release evidence", "Nachweise zum Release"),
     }
 }

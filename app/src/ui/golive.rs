@@ -2,7 +2,8 @@
 //! override), the plan's steps with who and when, the running stability hold and the
 //! target's live health, completion; and the rollback, prominent when suggested.
 
-use super::releases::{blocker_text, browser_clock, step_label};
+use super::blockers::BlockerList;
+use super::releases::browser_clock;
 use super::use_lang;
 use crate::domain::golive::{
     blocks_despite_override, note_required, step_label_key, GoLiveOverview, StepKind, TargetHealth,
@@ -10,10 +11,11 @@ use crate::domain::golive::{
 use crate::domain::release::{Blocker, Phase};
 use crate::domain::release_model::Release;
 use crate::domain::time::berlin_display;
-use crate::golive_actions::{
+use crate::i18n::{Label, Lang};
+use crate::server_fns::golive::{
     load_target_health, CompleteGoLive, RecordGoLiveStep, RollBack, StartGoLive,
 };
-use crate::i18n::Lang;
+use crate::server_fns::Refusal;
 use leptos::prelude::*;
 
 #[derive(Clone, Copy)]
@@ -42,7 +44,7 @@ impl GoLiveActions {
             + self.rollback.version().get()
     }
 
-    pub fn failure(&self) -> Option<ServerFnError> {
+    pub fn failure(&self) -> Option<Refusal> {
         [
             self.start.value().get().and_then(|r| r.err()),
             self.step.value().get().and_then(|r| r.err()),
@@ -154,22 +156,19 @@ pub fn GoLivePanel(
             .cloned()
             .collect();
         let blocked = !hard.is_empty();
+        // The captain is the one who may override: say so, not "only the captain".
+        let for_captain = Callback::new(move |b: Blocker| match b {
+            Blocker::OutsideWindow { .. } if is_captain => Some(
+                lang.pick(
+                    "Outside the go-live window: you may start with a reason.",
+                    "Außerhalb des Go-Live-Fensters: Start mit Begründung möglich.",
+                )
+                .to_string(),
+            ),
+            _ => None,
+        });
         view! {
-            <ul class="blockers" data-testid="start-blockers">
-                {ov.start_blockers.iter().map(|b| {
-                    let text = match b {
-                        // The captain is the one who may override: say so, not "only the captain".
-                        Blocker::OutsideWindow { .. } if is_captain => lang
-                            .pick(
-                                "Outside the go-live window: you may start with a reason.",
-                                "Außerhalb des Go-Live-Fensters: Start mit Begründung möglich.",
-                            )
-                            .to_string(),
-                        _ => blocker_text(lang, b),
-                    };
-                    view! { <li>{text}</li> }
-                }).collect_view()}
-            </ul>
+            <BlockerList blockers=ov.start_blockers.clone() class="blockers" testid="start-blockers" reword=for_captain/>
             <ActionForm action=acts.start attr:class="stack start-form">
                 <input type="hidden" name="release_id" value=id/>
                 {(outside && is_captain).then(|| view! {
@@ -183,15 +182,14 @@ pub fn GoLivePanel(
     });
     let steps = ov.steps.clone();
     let plan = ov.progress.plan.iter().map(|(p, at)| {
-        let key = step_label_key(*p);
         let who = steps
             .iter()
             .find(|s| s.kind == p.kind && s.stage_pct == p.stage_pct)
             .map(|s| (s.actor.clone(), s.note.clone()));
         view! {
-            <li data-step=key.clone() data-done=at.is_some().to_string() class:done=at.is_some()>
+            <li data-step=step_label_key(*p) data-done=at.is_some().to_string() class:done=at.is_some()>
                 <span class="step-mark">{if at.is_some() { "✔" } else { "○" }}</span>" "
-                {step_label(lang, &key)}
+                {p.label(lang)}
                 {at.map(|t| view! { " · "<span class="muted">{berlin_display(&t)}</span> })}
                 {who.map(|(by, note)| view! {
                     " · "{by}
@@ -207,7 +205,7 @@ pub fn GoLivePanel(
         .map(|s| {
             view! {
                 <li data-event=s.kind.as_str()>
-                    <strong>{step_label(lang, s.kind.as_str())}</strong>" · "{berlin_display(&s.at)}" · "{s.actor.clone()}
+                    <strong>{s.kind.label(lang)}</strong>" · "{berlin_display(&s.at)}" · "{s.actor.clone()}
                     {(!s.note.is_empty()).then(|| view! { " — "{s.note.clone()} })}
                 </li>
             }
@@ -230,7 +228,6 @@ pub fn GoLivePanel(
         }
     });
     let next = ov.progress.next.filter(|_| going_live && can_steer).map(|p| {
-        let key = step_label_key(p);
         let blockers = ov.next_blockers.clone();
         let list = blockers.clone();
         // Only a running hold may end while the page is open; anything else needs a reload.
@@ -240,9 +237,7 @@ pub fn GoLivePanel(
         };
         let needs_note = note_required(p, &ov.target);
         view! {
-            <ul class="blockers" data-testid="step-blockers">
-                {list.iter().map(|b| view! { <li>{blocker_text(lang, b)}</li> }).collect_view()}
-            </ul>
+            <BlockerList blockers=list class="blockers" testid="step-blockers"/>
             <ActionForm action=acts.step attr:class="stack step-form">
                 <input type="hidden" name="release_id" value=id/>
                 <input type="hidden" name="step" value=p.kind.as_str()/>
@@ -255,7 +250,7 @@ pub fn GoLivePanel(
                     <input type="text" name="note" required=needs_note/>
                 </label>
                 <button type="submit" class="primary" data-testid="record-step" disabled=blocked>
-                    {lang.pick("Record: ", "Erfassen: ")}{step_label(lang, &key)}
+                    {lang.pick("Record: ", "Erfassen: ")}{p.label(lang)}
                 </button>
             </ActionForm>
         }
@@ -263,9 +258,7 @@ pub fn GoLivePanel(
     let complete = (going_live && started && ov.progress.next.is_none() && can_steer).then(|| {
         let blocked = !ov.complete_blockers.is_empty();
         view! {
-            <ul class="blockers" data-testid="complete-blockers">
-                {ov.complete_blockers.iter().map(|b| view! { <li>{blocker_text(lang, b)}</li> }).collect_view()}
-            </ul>
+            <BlockerList blockers=ov.complete_blockers.clone() class="blockers" testid="complete-blockers"/>
             <ActionForm action=acts.complete attr:class="inline">
                 <input type="hidden" name="release_id" value=id/>
                 <button type="submit" class="primary big" disabled=blocked>{lang.pick("Complete go-live", "Go-Live abschließen")}</button>

@@ -3,12 +3,11 @@
 //! JavaScript; hydrated, the router swaps pages in place.
 
 use super::use_lang;
-use crate::actions::error_text;
 use crate::domain::archive_model::percent_encode;
 use crate::domain::evidence::human_size;
 use crate::domain::logs::{highlight, Level};
-use crate::evidence_actions::{load_log_page, LogPage, LOG_PAGE_LINES};
 use crate::i18n::Lang;
+use crate::server_fns::logs::{load_log_page, LogPage, LOG_PAGE_LINES};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -62,7 +61,7 @@ pub fn LogViewerPage() -> impl IntoView {
         <Transition fallback=move || view! { <p class="muted">{lang.pick("Loading…", "Lädt …")}</p> }>
             {move || Suspend::new(async move {
                 match page.await {
-                    Err(e) => view! { <section class="card"><p class="alert error">{error_text(&e)}</p></section> }.into_any(),
+                    Err(e) => view! { <section class="card"><p class="alert error">{e.text(lang)}</p></section> }.into_any(),
                     Ok(p) => view! { <LogView p lang/> }.into_any(),
                 }
             })}

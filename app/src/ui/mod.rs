@@ -5,6 +5,8 @@ mod admin;
 mod archive;
 mod audit_page;
 mod auth_pages;
+mod blockers;
+pub mod charts;
 mod dossier_page;
 mod environments;
 mod evidence;
@@ -48,7 +50,7 @@ impl Boot {
             .unwrap_or_default();
         let user = parts
             .as_ref()
-            .and_then(|p| p.extensions.get::<crate::auth::CurrentUser>())
+            .and_then(|p| p.extensions.get::<crate::domain::account::CurrentUser>())
             .map(|c| c.user.clone());
         Boot { user, lang }
     }

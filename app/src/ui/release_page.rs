@@ -1,43 +1,35 @@
 //! One release: plan, checklists with evidence links, known issues, the gates, the
 //! Go/No-Go panel (made for a phone: the product owner signs there) and the audit trail.
 
-use super::evidence::{
-    retract_failure, section_title, EvidenceBlock, EvidenceCtx, Lightbox, RetractedList,
-};
+use super::blockers::BlockerList;
+use super::evidence::{retract_failure, EvidenceBlock, EvidenceCtx, Lightbox, RetractedList};
 use super::golive::{GoLiveActions, GoLivePanel, RollbackPanel};
-use super::releases::{blocker_text, phase_label, DeadlineNote};
+use super::releases::DeadlineNote;
 use super::{short_time, use_lang, use_user};
-use crate::actions::error_text;
 use crate::domain::account::UserInfo;
 use crate::domain::evidence::{evidence_open, AttachedTo, Evidence};
 use crate::domain::monitoring::is_probed_item;
-use crate::domain::release::{Decision, ItemState, Phase, SignerRole};
+use crate::domain::release::{ItemState, Phase, SignerRole};
 use crate::domain::release_model::{ChecklistItem, GateReport};
 use crate::domain::templates::ChecklistKind;
 use crate::domain::time::{berlin_display, berlin_input_value};
-use crate::i18n::Lang;
-use crate::release_actions::{
-    load_release_details, AddKnownIssue, ReleaseDetails as Page, RequestPhase, SetItem,
-    SetPreconditions, SettleKnownIssue, Sign,
+use crate::i18n::{Label, Lang};
+use crate::server_fns::checklists::{
+    AddKnownIssue, CheckItemFromProbes, SetItem, SettleKnownIssue,
 };
-use crate::release_actions::{CheckItemFromProbes, UpdateRelease};
+use crate::server_fns::lifecycle::ChangePhase;
+use crate::server_fns::releases::{load_release_details, ReleaseDetails as Page, UpdateRelease};
+use crate::server_fns::signoffs::{SetPreconditions, Sign};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
-
-fn kind_title(lang: Lang, k: ChecklistKind) -> &'static str {
-    match lang {
-        Lang::En => k.title_en(),
-        Lang::De => k.title_de(),
-    }
-}
 
 #[derive(Clone, Copy)]
 struct Actions {
     set_item: ServerAction<SetItem>,
     add_issue: ServerAction<AddKnownIssue>,
     settle: ServerAction<SettleKnownIssue>,
-    phase: ServerAction<RequestPhase>,
+    phase: ServerAction<ChangePhase>,
     sign: ServerAction<Sign>,
     pre: ServerAction<SetPreconditions>,
     edit: ServerAction<UpdateRelease>,
@@ -95,13 +87,13 @@ pub fn ReleasePage() -> impl IntoView {
         .into_iter()
         .flatten()
         .next()
-        .map(|e| view! { <p class="alert error" role="alert">{error_text(&e)}</p> })
+        .map(|e| view! { <p class="alert error" role="alert">{e.text(lang)}</p> })
     };
     view! {
         <Transition fallback=move || view! { <p class="muted">{lang.pick("Loading…", "Lädt …")}</p> }>
             {move || Suspend::new(async move {
                 match page.await {
-                    Err(e) => view! { <section class="card"><p class="alert error">{error_text(&e)}</p></section> }.into_any(),
+                    Err(e) => view! { <section class="card"><p class="alert error">{e.text(lang)}</p></section> }.into_any(),
                     Ok(p) => view! { {failure} {retract_failure(ev)} <ReleaseView p acts/> }.into_any(),
                 }
             })}
@@ -133,18 +125,18 @@ fn ReleaseView(p: Page, acts: Actions) -> impl IntoView {
         }
     });
     let can_attach = me.as_ref().is_some_and(|u| u.is_worker());
-    let section = |name: &'static str| {
-        let open = AttachedTo::parse(name).is_some_and(|to| evidence_open(r.phase, to));
-        let can_attach = can_attach && open;
+    let section = |to: AttachedTo| {
+        let name = to.as_str();
+        let can_attach = can_attach && evidence_open(r.phase, to);
         let items: Vec<_> = p
             .evidence
             .iter()
-            .filter(|e| e.item_key.is_none() && e.attached_to.as_str() == name)
+            .filter(|e| e.item_key.is_none() && e.attached_to == to)
             .cloned()
             .collect();
         view! {
             <section class="card" data-section=name>
-                <h2>{section_title(lang, name)}</h2>
+                <h2>{to.label(lang)}</h2>
                 <EvidenceBlock release_id=id target=format!("section={name}") items can_attach/>
             </section>
         }
@@ -159,38 +151,38 @@ fn ReleaseView(p: Page, acts: Actions) -> impl IntoView {
             </p>
         }
     });
-    let next_step = match r.phase {
-        Phase::Draft => Some((
-            "staging_gate",
-            lang.pick("Start staging gate", "Staging-Gate starten"),
-            None,
-        )),
-        Phase::StagingGate => Some((
-            "go_no_go",
-            lang.pick("Move to Go/No-Go", "Zum Go/No-Go"),
-            Some(p.staging.clone()),
-        )),
-        // What was signed changed before the go-live started: decide again.
-        Phase::GoLive
-            if p.going_live
-                .as_ref()
-                .is_some_and(|g| g.progress.started.is_none())
-                && p.go_live
-                    .blockers
-                    .iter()
-                    .any(|b| matches!(b, crate::domain::release::Blocker::SignOffStale { .. })) =>
-        {
-            Some((
-                "go_no_go",
-                lang.pick(
-                    "Back to Go/No-Go to sign again",
-                    "Zurück zum Go/No-Go, neu freigeben",
+    let go_live_started = p
+        .going_live
+        .as_ref()
+        .is_some_and(|g| g.progress.started.is_some());
+    let sign_off_stale = p
+        .go_live
+        .blockers
+        .iter()
+        .any(|b| matches!(b, crate::domain::release::Blocker::SignOffStale { .. }));
+    let next_step =
+        crate::domain::release::next_requested_phase(r.phase, go_live_started, sign_off_stale).map(
+            |to| match (r.phase, to) {
+                (Phase::Draft, _) => (
+                    to.as_str(),
+                    lang.pick("Start staging gate", "Staging-Gate starten"),
+                    None,
                 ),
-                None,
-            ))
-        }
-        _ => None,
-    };
+                (Phase::StagingGate, _) => (
+                    to.as_str(),
+                    lang.pick("Move to Go/No-Go", "Zum Go/No-Go"),
+                    Some(p.staging.clone()),
+                ),
+                _ => (
+                    to.as_str(),
+                    lang.pick(
+                        "Back to Go/No-Go to sign again",
+                        "Zurück zum Go/No-Go, neu freigeben",
+                    ),
+                    None,
+                ),
+            },
+        );
     let step = next_step.filter(|_| can_steer).map(|(to, label, gate)| {
         let blocked = gate.as_ref().is_some_and(|g| !g.passed);
         view! {
@@ -206,7 +198,7 @@ fn ReleaseView(p: Page, acts: Actions) -> impl IntoView {
         <section class="card">
             <div class="row-between">
                 <h1>{r.title.clone()}" "<small class="muted">{r.version.clone()}</small></h1>
-                <span class=format!("phase phase-{}", r.phase.as_str()) data-testid="phase">{phase_label(lang, r.phase)}</span>
+                <span class=format!("phase phase-{}", r.phase.as_str()) data-testid="phase">{r.phase.label(lang)}</span>
                 {rollback.then(|| view! { " " <super::releases::RollbackSuggested lang/> })}
             </div>
             <dl class="facts">
@@ -230,10 +222,10 @@ fn ReleaseView(p: Page, acts: Actions) -> impl IntoView {
         <GatePanel title=lang.pick("Staging gate (T-12h)", "Staging-Gate (T-12h)") gate=p.staging.clone() testid="staging-gate"/>
         <GoNoGoPanel p=p.clone() acts/>
         <ChecklistPanel items=p.checklist.clone() evidence=p.evidence.clone() release_id=id phase=r.phase can_work=can_attach acts/>
-        {section("staging_gate")}
+        {section(AttachedTo::StagingGate)}
         <KnownIssuesPanel p=p.clone() acts is_owner_or_captain=captain_or_owner/>
-        {section("release")}
-        {section("post_release")}
+        {section(AttachedTo::Release)}
+        {section(AttachedTo::PostRelease)}
         <RetractedList items=p.evidence.clone()/>
         <section class="card">
             <h2>{lang.pick("Audit trail", "Protokoll")}</h2>
@@ -258,9 +250,7 @@ fn GatePanel(title: &'static str, gate: GateReport, testid: &'static str) -> imp
                     view! { <span class="badge warn">{lang.pick("blocked", "blockiert")}</span> }.into_any()
                 }}
             </h2>
-            <ul>
-                {gate.blockers.iter().map(|b| view! { <li>{blocker_text(lang, b)}</li> }).collect_view()}
-            </ul>
+            <BlockerList blockers=gate.blockers/>
         </section>
     }
 }
@@ -288,18 +278,12 @@ fn GoNoGoPanel(p: Page, acts: Actions) -> impl IntoView {
     .filter(|role| !p.sign_offs.iter().any(|s| s.role == *role && !s.stale))
     .collect();
     let rows = SignerRole::ALL.into_iter().map(|role| {
-        let label = match role {
-            SignerRole::ProductOwner => lang.pick("Product owner", "Product Owner"),
-            SignerRole::ReleaseCaptain => lang.pick("Release captain", "Release Captain"),
-        };
+        let label = role.label(lang);
         let signed = p.sign_offs.iter().find(|s| s.role == role).cloned();
         let state = match signed {
             None => view! { <span class="badge">{lang.pick("not signed", "nicht freigegeben")}</span> }.into_any(),
             Some(s) => {
-                let d = match s.decision {
-                    Decision::Go => "GO",
-                    Decision::NoGo => "NO-GO",
-                };
+                let d = s.decision.label(lang);
                 view! {
                     <span class=if s.stale { "badge warn" } else { "badge ok" }>{d}" · "{s.signer.clone()}</span>
                     {s.stale.then(|| view! { <span class="badge warn" data-testid="stale">{lang.pick("stale: sign again", "veraltet: erneut freigeben")}</span> })}
@@ -346,9 +330,7 @@ fn GoNoGoPanel(p: Page, acts: Actions) -> impl IntoView {
         <section class="card gonogo" data-testid="go-no-go">
             <h2>{lang.pick("Go/No-Go decision (T-1h)", "Go-Live-Entscheid (T-1h)")}</h2>
             <ul class="signers">{rows}</ul>
-            <ul class="blockers">
-                {p.go_live.blockers.iter().map(|b| view! { <li>{blocker_text(lang, b)}</li> }).collect_view()}
-            </ul>
+            <BlockerList blockers=p.go_live.blockers.clone() class="blockers"/>
             {sign_forms}
             {pre_form}
         </section>
@@ -437,7 +419,7 @@ fn ChecklistPanel(
                 .collect_view();
             view! {
                 <section class="card" data-checklist=kind.as_str()>
-                    <h2>{kind_title(lang, kind)}</h2>
+                    <h2>{kind.label(lang)}</h2>
                     <ul class="checklist">{rows}</ul>
                 </section>
             }
@@ -465,7 +447,7 @@ fn KnownIssuesPanel(p: Page, acts: Actions, is_owner_or_captain: bool) -> impl I
                     let open = k.resolved_at.is_none() && k.accepted_at.is_none() && !closed;
                     view! {
                         <li>
-                            <strong>{k.severity.as_str().to_uppercase()}</strong>" "{k.key.clone()}" · "{k.title.clone()}" · "<em>{status}</em>
+                            <strong>{k.severity.label(lang)}</strong>" "{k.key.clone()}" · "{k.title.clone()}" · "<em>{status}</em>
                             {open.then(|| view! {
                                 <ActionForm action=acts.settle attr:class="row">
                                     <input type="hidden" name="release_id" value=id/>

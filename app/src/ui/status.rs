@@ -3,16 +3,16 @@
 //! server-sent event stream replaces it whenever it changes, without a reload.
 //! `/status/public`: the components only, without signing in, when switched on.
 
-use super::releases::{blocker_text, phase_label, DeadlineNote, RollbackSuggested};
+use super::charts::sparkline_points;
+use super::releases::{DeadlineNote, RollbackSuggested};
 use super::{short_time, use_lang};
-use crate::actions::error_text;
-use crate::domain::monitoring::{sparkline_points, HealthState};
+use crate::domain::monitoring::HealthState;
 use crate::domain::monitoring_model::{
     ComponentStatus, EndpointStatus, EnvironmentStatus, ReleaseInFlight, StatusSnapshot,
 };
 use crate::domain::release::Phase;
-use crate::i18n::Lang;
-use crate::monitoring_actions::{load_public_status, load_status};
+use crate::i18n::{Label, Lang};
+use crate::server_fns::status::{load_public_status, load_status};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -57,7 +57,7 @@ pub fn StatusPage() -> impl IntoView {
         <Transition fallback=move || view! { <p class="muted">{lang.pick("Loading…", "Lädt …")}</p> }>
             {move || Suspend::new(async move {
                 match first.await {
-                    Err(e) => view! { <section class="card"><p class="alert error">{error_text(&e)}</p></section> }.into_any(),
+                    Err(e) => view! { <section class="card"><p class="alert error">{e.text(lang)}</p></section> }.into_any(),
                     Ok(initial) => {
                         let current = Signal::derive(move || live.get().unwrap_or_else(|| initial.clone()));
                         view! {
@@ -97,7 +97,7 @@ fn Board(s: StatusSnapshot, lang: Lang) -> impl IntoView {
                 .collect();
             (!rows.is_empty()).then(|| {
                 view! {
-                    <h3>{phase_label(lang, phase)}</h3>
+                    <h3>{phase.label(lang)}</h3>
                     <ul class="in-flight">
                         {rows.into_iter().map(|r| view! { <ReleaseLine r lang/> }).collect_view()}
                     </ul>
@@ -146,7 +146,7 @@ fn ReleaseLine(r: ReleaseInFlight, lang: Lang) -> impl IntoView {
         .clone()
         .map(|d| view! { <DeadlineNote deadline=d class_ok="badge" class_late="badge warn"/> });
     let blockers = r.blockers.len();
-    let first = r.blockers.first().map(|b| blocker_text(lang, b));
+    let first = r.blockers.first().map(|b| b.label(lang));
     view! {
         <li data-release=r.id.to_string()>
             <a href=format!("/releases/{}", r.id)><strong>{r.title.clone()}</strong></a>
@@ -205,7 +205,7 @@ fn EnvironmentCard(e: EnvironmentStatus, lang: Lang) -> impl IntoView {
                 <ul class="alerts" data-testid="open-alerts">
                     {alerts.into_iter().map(|a| view! {
                         <li class=format!("alert-{}", a.severity.as_str())>
-                            <strong>{a.severity.as_str().to_uppercase()}</strong>" "{a.rule.label(lang)}
+                            <strong>{a.severity.label(lang)}</strong>" "{a.rule.label(lang)}
                             " · "{a.message.clone()}" · "{lang.pick("since ", "seit ")}{short_time(&a.opened_at)}
                         </li>
                     }).collect_view()}
@@ -276,7 +276,7 @@ pub fn PublicStatusPage() -> impl IntoView {
                             </section>
                         }.into_any()
                     }
-                    Err(e) => view! { <section class="card"><p class="alert error">{error_text(&e)}</p></section> }.into_any(),
+                    Err(e) => view! { <section class="card"><p class="alert error">{e.text(lang)}</p></section> }.into_any(),
                 }
             })}
         </Transition>

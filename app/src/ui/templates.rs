@@ -1,10 +1,11 @@
 //! Admin: the checklist templates new releases copy.
 
 use super::{use_lang, use_user};
-use crate::actions::error_text;
 use crate::domain::templates::ChecklistKind;
-use crate::i18n::Lang;
-use crate::release_actions::{list_templates, AddTemplateItem, EditTemplateItem};
+use crate::i18n::{Label, Lang};
+use crate::server_fns::templates::{
+    list_templates, AddTemplateItem, EditTemplateItem, TemplateEdit,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -26,7 +27,7 @@ pub fn TemplatesPage() -> impl IntoView {
         .into_iter()
         .flatten()
         .next()
-        .map(|e| view! { <p class="alert error" role="alert">{error_text(&e)}</p> })
+        .map(|e| view! { <p class="alert error" role="alert">{e.text(lang)}</p> })
     };
     view! {
         <Title text=lang.pick("Checklist templates", "Checklisten-Vorlagen")/>
@@ -41,14 +42,14 @@ pub fn TemplatesPage() -> impl IntoView {
         <Transition fallback=move || view! { <p class="muted">{lang.pick("Loading…", "Lädt …")}</p> }>
             {move || Suspend::new(async move {
                 match items.await {
-                    Err(e) => view! { <p class="alert error">{error_text(&e)}</p> }.into_any(),
+                    Err(e) => view! { <p class="alert error">{e.text(lang)}</p> }.into_any(),
                     Ok(list) => ChecklistKind::ALL.into_iter().map(|kind| {
                         let rows = list.iter().filter(|i| i.kind == kind).cloned().map(|i| {
                             let text = match lang { Lang::En => i.text_en.clone(), Lang::De => i.text_de.clone() };
-                            let button = move |op: &'static str, label: &'static str| view! {
+                            let button = move |op: TemplateEdit, label: &'static str| view! {
                                 <ActionForm action=edit attr:class="inline">
                                     <input type="hidden" name="id" value=i.id/>
-                                    <input type="hidden" name="op" value=op/>
+                                    <input type="hidden" name="op" value=op.as_str()/>
                                     <button type="submit" aria-label=label title=label>{label}</button>
                                 </ActionForm>
                             };
@@ -57,23 +58,22 @@ pub fn TemplatesPage() -> impl IntoView {
                                     <div>{text}{i.evidence_required.then(|| view! { <small class="muted">{lang.pick(" · evidence required", " · Nachweis erforderlich")}</small> })}</div>
                                     {is_admin.then(|| view! {
                                         <div class="row">
-                                            {button("up", "↑")}
-                                            {button("down", "↓")}
+                                            {button(TemplateEdit::Up, "↑")}
+                                            {button(TemplateEdit::Down, "↓")}
                                             {if i.evidence_required {
-                                                button("evidence_off", lang.pick("No evidence needed", "Kein Nachweis nötig"))
+                                                button(TemplateEdit::EvidenceOff, lang.pick("No evidence needed", "Kein Nachweis nötig"))
                                             } else {
-                                                button("evidence_on", lang.pick("Require evidence", "Nachweis verlangen"))
+                                                button(TemplateEdit::EvidenceOn, lang.pick("Require evidence", "Nachweis verlangen"))
                                             }}
-                                            {button("remove", lang.pick("Remove", "Entfernen"))}
+                                            {button(TemplateEdit::Remove, lang.pick("Remove", "Entfernen"))}
                                         </div>
                                     })}
                                 </li>
                             }
                         }).collect_view();
-                        let title = match lang { Lang::En => kind.title_en(), Lang::De => kind.title_de() };
                         view! {
                             <section class="card" data-template-kind=kind.as_str()>
-                                <h2>{title}</h2>
+                                <h2>{kind.label(lang)}</h2>
                                 <ul class="checklist">{rows}</ul>
                             </section>
                         }
@@ -88,7 +88,7 @@ pub fn TemplatesPage() -> impl IntoView {
                     <label>{lang.pick("Checklist", "Checkliste")}
                         <select name="kind">
                             {ChecklistKind::ALL.into_iter().map(|k| view! {
-                                <option value=k.as_str()>{match lang { Lang::En => k.title_en(), Lang::De => k.title_de() }}</option>
+                                <option value=k.as_str()>{k.label(lang)}</option>
                             }).collect_view()}
                         </select>
                     </label>

@@ -60,6 +60,6 @@ async fn delivery(
         })?,
     };
     Ok(Json(Delivery {
-        months: metrics::delivery(&state.pool, months, Utc::now()).await?,
+        months: metrics::monthly(&state.pool, months, Utc::now()).await?,
     }))
 }

@@ -43,6 +43,19 @@ impl ApiError {
         )
     }
 
+    /// A request field that is missing or not acceptable: 422 `validation_failed`, naming
+    /// the field. The API's one way to refuse an input.
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            field: Some(field),
+            ..ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                message,
+            )
+        }
+    }
+
     pub fn not_found() -> Self {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such resource.")
     }

@@ -74,9 +74,8 @@ async fn start(
         StartRequest::default()
     } else {
         serde_json::from_slice(&body).map_err(|e| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_failed",
+            ApiError::invalid(
+                "body",
                 format!("The body is not a valid start request: {e}"),
             )
         })?
@@ -109,13 +108,10 @@ async fn step(
     ApiJson(req): ApiJson<StepRequest>,
 ) -> Result<Response, ApiError> {
     let kind = StepKind::parse(&req.step).ok_or_else(|| {
-        let mut e = ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
+        ApiError::invalid(
+            "step",
             "Unknown step: pre_checks, deploy_green, smoke_tests, switch_traffic, canary_stage or mark_green_prod.",
-        );
-        e.field = Some("step");
-        e
+        )
     })?;
     let blockers = golive::record_step(
         &state.pool,
@@ -194,19 +190,11 @@ async fn export(
                     ),
                     (header::CONTENT_DISPOSITION, disposition("md")),
                 ],
-                app::domain::dossier::markdown(&sealed, lang),
+                crate::dossier_markdown::markdown(&sealed, lang),
             )
                 .into_response())
         }
-        _ => {
-            let mut e = ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_failed",
-                "format is json or md.",
-            );
-            e.field = Some("format");
-            Err(e)
-        }
+        _ => Err(ApiError::invalid("format", "format is json or md.")),
     }
 }
 

@@ -12,7 +12,7 @@ mod openapi;
 mod releases;
 mod templates;
 
-use app::auth::CurrentUser;
+use app::domain::account::CurrentUser;
 use app::state::AppState;
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -55,23 +55,12 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiUser {
 impl ApiUser {
     /// For what an API token must never do: change the password, mint more tokens.
     pub fn require_session(&self) -> Result<&CurrentUser, ApiError> {
-        if self.0.via == app::auth::Credential::Session {
-            Ok(&self.0)
-        } else {
-            Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "session_required",
-                "This needs a signed-in browser session; API tokens cannot do it.",
-            ))
-        }
+        self.0.require_browser_session()?;
+        Ok(&self.0)
     }
 
     pub fn require_admin(&self) -> Result<(), ApiError> {
-        if self.0.user.is_admin() {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden())
-        }
+        Ok(self.0.actor().require_admin()?)
     }
 }
 

@@ -3,14 +3,15 @@
 //! Everyone signed in reads; admins change. Roles are checked by the services.
 
 use super::{ApiError, ApiJson, ApiUser};
-use app::auth::{self, Credential};
+use app::auth;
+use app::domain::account::Credential;
 use app::domain::monitoring_model::{
     Alert, Delivery, Environment, EnvironmentStatus, MonitoringSettings, Webhook,
 };
 use app::services::alerts::{self, NewWebhook, Which};
 use app::services::environments::{self, EnvironmentInput};
 use app::services::status::{Published, StreamTicket};
-use app::services::{probe_evidence, tokens, Actor, ServiceError};
+use app::services::{events, probe_evidence, tokens, Actor, ServiceError};
 use app::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -123,13 +124,8 @@ async fn alert_list(
     _: ApiUser,
     Query(q): Query<AlertQuery>,
 ) -> Result<Json<Vec<Alert>>, ApiError> {
-    let which = Which::parse(q.state.as_deref()).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-            "state is one of open, resolved, all.",
-        )
-    })?;
+    let which = Which::parse(q.state.as_deref())
+        .ok_or_else(|| ApiError::invalid("state", "state is one of open, resolved, all."))?;
     let limit = q.limit.unwrap_or(500).clamp(1, 5000);
     Ok(Json(
         alerts::list(&state.pool, which, q.environment, limit).await?,
@@ -189,7 +185,7 @@ async fn deliveries(
     Query(q): Query<DeliveryQuery>,
 ) -> Result<Json<Vec<Delivery>>, ApiError> {
     Ok(Json(
-        alerts::deliveries(&state.pool, &actor(&user), q.state.as_deref()).await?,
+        events::deliveries(&state.pool, &actor(&user), q.state.as_deref()).await?,
     ))
 }
 
@@ -227,19 +223,19 @@ async fn status_stream(
             ),
         )
     })?;
-    let proof = match user.0.via {
-        Credential::Token => Proof::Token(
+    let credential = match user.0.via {
+        Credential::Token => HeldCredential::Token(
             crate::web::bearer_token(&headers)
                 .unwrap_or_default()
                 .to_string(),
         ),
-        Credential::Session => Proof::Session(session),
+        Credential::Session => HeldCredential::Session(session),
     };
     let viewer = Viewer {
         rx: state.status.subscribe(),
         user_id: user.0.user.id,
         state,
-        proof,
+        credential,
         every: settings.stream_recheck,
         next_check: Instant::now() + settings.stream_recheck,
         first: true,
@@ -253,7 +249,7 @@ async fn status_stream(
 }
 
 /// What a stream's caller proved who they are with, to be asked again.
-enum Proof {
+enum HeldCredential {
     Token(String),
     Session(Session),
 }
@@ -261,7 +257,7 @@ enum Proof {
 /// One open status stream.
 struct Viewer {
     state: AppState,
-    proof: Proof,
+    credential: HeldCredential,
     user_id: i64,
     rx: watch::Receiver<Arc<Published>>,
     every: Duration,
@@ -307,11 +303,11 @@ impl Viewer {
     async fn still_signed_in(&mut self) -> bool {
         self.next_check = Instant::now() + self.every;
         let (state, user_id) = (&self.state, self.user_id);
-        let user = match &self.proof {
-            Proof::Token(secret) => {
+        let user = match &self.credential {
+            HeldCredential::Token(secret) => {
                 tokens::authenticate(&state.pool, &state.auth_cache, secret).await
             }
-            Proof::Session(session) => match session.load().await {
+            HeldCredential::Session(session) => match session.load().await {
                 Ok(()) => auth::session_user(state, session).await,
                 Err(e) => Err(ServiceError::Internal(format!("session store: {e}"))),
             },

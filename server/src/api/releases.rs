@@ -2,12 +2,13 @@
 //! and environment checks for CI/CD. Roles are checked by the services.
 
 use super::{ApiError, ApiJson, ApiUser};
+use app::domain::release::input::ReleaseInput;
 use app::domain::release::{next_deadline, Blocker, Decision, Phase, SignerRole};
 use app::domain::release_model::GateReport;
 use app::domain::release_model::Release;
-use app::services::checklists::{self, Deployment, EnvCheck, ItemChange, NewKnownIssue};
-use app::services::releases::{self, ReleaseInput};
+use app::services::checklists::{self, Deployment, ItemChange, NewKnownIssue, VariableReport};
 use app::services::{audit, signoffs, Actor};
+use app::services::{lifecycle, release_store, releases};
 use app::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -41,7 +42,7 @@ pub fn router() -> Router<AppState> {
         .route("/releases/{id}/gates/go-live", get(go_live_gate))
         .route("/releases/{id}/sign-offs", get(sign_offs).post(sign))
         .route("/releases/{id}/deployments", post(deployment))
-        .route("/releases/{id}/env-check", post(env_check))
+        .route("/releases/{id}/env-check", post(check_variables))
         .route("/releases/{id}/audit", get(audit_trail))
 }
 
@@ -80,7 +81,7 @@ async fn marked(pool: &sqlx::PgPool, list: Vec<Release>) -> Result<Vec<ReleaseBo
     let mut marks = if ids.is_empty() {
         Default::default()
     } else {
-        releases::rollback_marks(pool, &ids).await?
+        release_store::rollback_marks(pool, &ids).await?
     };
     Ok(list
         .into_iter()
@@ -107,7 +108,7 @@ async fn list(
     _: ApiUser,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Vec<ReleaseBody>>, ApiError> {
-    let list = releases::list(&state.pool, q.all).await?;
+    let list = release_store::list(&state.pool, q.all).await?;
     Ok(Json(marked(&state.pool, list).await?))
 }
 
@@ -125,7 +126,7 @@ async fn show(
     _: ApiUser,
     Path(id): Path<i64>,
 ) -> Result<Json<ReleaseBody>, ApiError> {
-    let release = releases::get(&state.pool, id).await?;
+    let release = release_store::get(&state.pool, id).await?;
     let mut one = marked(&state.pool, vec![release]).await?;
     Ok(Json(one.remove(0)))
 }
@@ -168,17 +169,9 @@ async fn change_phase(
     Path(id): Path<i64>,
     ApiJson(req): ApiJson<PhaseRequest>,
 ) -> Result<Response, ApiError> {
-    let to = Phase::parse(&req.to).ok_or_else(|| {
-        let mut e = ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-            "Unknown phase.",
-        );
-        e.field = Some("to");
-        e
-    })?;
+    let to = Phase::parse(&req.to).ok_or_else(|| ApiError::invalid("to", "Unknown phase."))?;
     let (release, blockers) =
-        releases::transition(&state.pool, &actor(&user), id, to, req.revision).await?;
+        lifecycle::change_phase(&state.pool, &actor(&user), id, to, req.revision).await?;
     if blockers.is_empty() {
         Ok(Json(body(release)).into_response())
     } else {
@@ -195,7 +188,7 @@ async fn checklist(
     _: ApiUser,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    Ok(Json(releases::checklist_of(&state.pool, id).await?).into_response())
+    Ok(Json(release_store::checklist_of(&state.pool, id).await?).into_response())
 }
 
 async fn set_item(
@@ -213,7 +206,7 @@ async fn known_issues(
     _: ApiUser,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    Ok(Json(releases::known_issues_of(&state.pool, id).await?).into_response())
+    Ok(Json(release_store::known_issues_of(&state.pool, id).await?).into_response())
 }
 
 async fn add_known_issue(
@@ -268,7 +261,7 @@ async fn staging_gate(
     _: ApiUser,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    Ok(gate(releases::staging_gate(&state.pool, id).await?))
+    Ok(gate(release_store::staging_gate(&state.pool, id).await?))
 }
 
 async fn go_live_gate(
@@ -277,7 +270,7 @@ async fn go_live_gate(
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
     Ok(gate(
-        releases::go_live_gate(&state.pool, id, Utc::now()).await?,
+        release_store::go_live_gate(&state.pool, id, Utc::now()).await?,
     ))
 }
 
@@ -286,7 +279,7 @@ async fn sign_offs(
     _: ApiUser,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    Ok(Json(releases::sign_off_views(&state.pool, id).await?).into_response())
+    Ok(Json(release_store::sign_off_views_of(&state.pool, id).await?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -298,16 +291,6 @@ struct SignRequest {
     comment: Option<String>,
 }
 
-fn field_error(field: &'static str, message: &str) -> ApiError {
-    let mut e = ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-        message,
-    );
-    e.field = Some(field);
-    e
-}
-
 /// Signing works with a browser session only; a token gets 403 from the sign-off policy.
 async fn sign(
     State(state): State<AppState>,
@@ -316,16 +299,10 @@ async fn sign(
     ApiJson(req): ApiJson<SignRequest>,
 ) -> Result<Response, ApiError> {
     let role = SignerRole::parse(&req.role)
-        .ok_or_else(|| field_error("role", "Role is product_owner or release_captain."))?;
+        .ok_or_else(|| ApiError::invalid("role", "Role is product_owner or release_captain."))?;
     let decision = Decision::parse(&req.decision)
-        .ok_or_else(|| field_error("decision", "Decision is go or no_go."))?;
-    if user.0.via != app::auth::Credential::Session {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "session_required",
-            "Signing needs a signed-in browser session; API tokens can never sign.",
-        ));
-    }
+        .ok_or_else(|| ApiError::invalid("decision", "Decision is go or no_go."))?;
+    user.require_session()?;
     let verdict = signoffs::sign_off(
         &state.pool,
         &user.0,
@@ -336,7 +313,7 @@ async fn sign(
         Utc::now(),
     )
     .await?;
-    let release = releases::get(&state.pool, id).await?;
+    let release = release_store::get(&state.pool, id).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "verdict": verdict, "release": body(release) })),
@@ -358,13 +335,13 @@ async fn deployment(
         .into_response())
 }
 
-async fn env_check(
+async fn check_variables(
     State(state): State<AppState>,
     user: ApiUser,
     Path(id): Path<i64>,
-    ApiJson(c): ApiJson<EnvCheck>,
+    ApiJson(c): ApiJson<VariableReport>,
 ) -> Result<Response, ApiError> {
-    let result = checklists::env_check(&state.pool, &actor(&user), id, c).await?;
+    let result = checklists::check_variables(&state.pool, &actor(&user), id, c).await?;
     let status = if result.passed {
         StatusCode::OK
     } else {
@@ -378,6 +355,6 @@ async fn audit_trail(
     _: ApiUser,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    releases::get(&state.pool, id).await?;
+    release_store::get(&state.pool, id).await?;
     Ok(Json(audit::for_release(&state.pool, id, 500).await?).into_response())
 }

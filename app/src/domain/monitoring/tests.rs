@@ -1,5 +1,6 @@
 use super::*;
-use chrono::TimeZone;
+use crate::domain::release::Severity;
+use chrono::{DateTime, Duration, TimeZone, Utc};
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
@@ -249,15 +250,6 @@ fn rollback_is_suggested_only_in_go_live() {
     assert!(rollback_suggested(Phase::GoLive, true));
     assert!(!rollback_suggested(Phase::GoLive, false));
     assert!(!rollback_suggested(Phase::GoNoGo, true));
-}
-
-#[test]
-fn sparkline_scales_from_zero_and_skips_gaps() {
-    assert_eq!(
-        sparkline_points(&[Some(0), None, Some(100)], 100.0, 20.0),
-        "0.0,20.0 100.0,0.0"
-    );
-    assert_eq!(sparkline_points(&[], 100.0, 20.0), "");
 }
 
 fn spec() -> EnvironmentSpec {

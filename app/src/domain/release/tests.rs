@@ -1,5 +1,6 @@
 use super::*;
-use chrono::TimeZone;
+use crate::domain::templates::ChecklistKind;
+use chrono::{DateTime, Duration, TimeZone, Utc};
 
 fn t(h: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap() + Duration::hours(h)
@@ -402,16 +403,16 @@ fn countdowns_speak_in_the_two_largest_units() {
 }
 
 #[test]
-fn a_passed_item_reopens_only_when_its_required_proof_is_gone() {
-    assert!(reopens_without_proof(ItemState::Passed, true, 0));
-    assert!(!reopens_without_proof(ItemState::Passed, true, 1));
-    assert!(!reopens_without_proof(ItemState::Passed, false, 0));
-    assert!(!reopens_without_proof(ItemState::Failed, true, 0));
-    assert!(!reopens_without_proof(ItemState::AcceptedRisk, true, 0));
+fn a_passed_item_reopens_only_when_its_required_evidence_is_gone() {
+    assert!(reopens_without_evidence(ItemState::Passed, true, 0));
+    assert!(!reopens_without_evidence(ItemState::Passed, true, 1));
+    assert!(!reopens_without_evidence(ItemState::Passed, false, 0));
+    assert!(!reopens_without_evidence(ItemState::Failed, true, 0));
+    assert!(!reopens_without_evidence(ItemState::AcceptedRisk, true, 0));
 }
 
 #[test]
-fn only_the_captain_or_owner_waives_an_item_that_needs_proof() {
+fn only_the_captain_or_owner_waives_an_item_that_needs_evidence() {
     use ItemState::*;
     assert_eq!(
         check_not_applicable(NotApplicable, true, false),
@@ -420,4 +421,19 @@ fn only_the_captain_or_owner_waives_an_item_that_needs_proof() {
     assert_eq!(check_not_applicable(NotApplicable, true, true), Ok(()));
     assert_eq!(check_not_applicable(NotApplicable, false, false), Ok(()));
     assert_eq!(check_not_applicable(Passed, true, false), Ok(()));
+}
+
+#[test]
+fn the_page_offers_the_next_phase_only_where_a_person_may_ask_for_it() {
+    use super::next_requested_phase as next;
+    assert_eq!(next(Phase::Draft, false, false), Some(Phase::StagingGate));
+    assert_eq!(next(Phase::StagingGate, false, false), Some(Phase::GoNoGo));
+    assert_eq!(next(Phase::GoNoGo, false, true), None);
+    // Back to the decision only while nothing went live and a sign-off is stale.
+    assert_eq!(next(Phase::GoLive, false, true), Some(Phase::GoNoGo));
+    assert_eq!(next(Phase::GoLive, true, true), None);
+    assert_eq!(next(Phase::GoLive, false, false), None);
+    for ended in [Phase::Done, Phase::NoGo, Phase::RolledBack] {
+        assert_eq!(next(ended, false, true), None);
+    }
 }
