@@ -235,28 +235,3 @@ pub async fn reuse_release_pages(
     );
     Response::from_parts(parts, axum::body::Body::from(bytes))
 }
-
-/// A server function whose arguments cannot be read (a missing field, a number that is
-/// not one) is answered by Leptos with 500, as if Shipgate had failed. It is the caller's
-/// mistake: 400, with the same text.
-pub async fn server_fn_bad_arguments(req: Request, next: Next) -> Response {
-    let is_server_fn = req.method() == Method::POST
-        && req.uri().path().starts_with("/api/")
-        && !req.uri().path().starts_with("/api/v1/");
-    let resp = next.run(req).await;
-    if !is_server_fn || resp.status() != StatusCode::INTERNAL_SERVER_ERROR {
-        return resp;
-    }
-    let (mut parts, body) = resp.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
-    if [b"Args|".as_slice(), b"Deserialization|", b"MissingArg|"]
-        .iter()
-        .any(|p| bytes.starts_with(p))
-    {
-        parts.status = StatusCode::BAD_REQUEST;
-        tracing::debug!("server function called with unreadable arguments");
-    }
-    Response::from_parts(parts, axum::body::Body::from(bytes))
-}

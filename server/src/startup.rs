@@ -106,7 +106,6 @@ pub fn router(state: AppState, public_base_url: String) -> Router {
         .layer(from_fn_with_state(state.clone(), mw::resolve_user))
         .layer(sessions)
         .layer(from_fn_with_state(public_base_url, mw::refuse_cross_site))
-        .layer(from_fn(mw::server_fn_bad_arguments))
         .layer(from_fn(mw::limit_body))
         .layer(from_fn(api::json_errors))
         .layer(from_fn_with_state(

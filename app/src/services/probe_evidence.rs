@@ -41,7 +41,7 @@ pub async fn check_item(
             "Nur die Health-Check-Punkte werden aus den Checks befüllt.",
         ));
     }
-    let target = evidence::check_target(pool, actor, release_id, None, Some(item_key)).await?;
+    let place = evidence::check_place(pool, actor, release_id, None, Some(item_key)).await?;
     let release = release_store::get(pool, release_id).await?;
     let env_name = release.staging_environment.trim().to_string();
     let env_id = super::environments::id_by_name(pool, &env_name)
@@ -89,7 +89,7 @@ pub async fn check_item(
         storage,
         actor,
         vec![NewEvidence {
-            target,
+            place,
             storage_key: key.clone(),
             filename: filename.clone(),
             original_name: filename,

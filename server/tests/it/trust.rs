@@ -430,7 +430,7 @@ async fn who_is_assigned_changes_only_early_only_by_admins_and_is_audited(pool: 
 }
 
 #[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
-async fn proof_cannot_be_waved_away(pool: PgPool) {
+async fn required_evidence_cannot_be_waved_away(pool: PgPool) {
     let t = team(pool).await;
     let id = t.create().await["id"].as_i64().unwrap();
     let item = |key: &str| format!("/api/v1/releases/{id}/checklist/{key}");

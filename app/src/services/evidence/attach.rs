@@ -2,7 +2,7 @@
 //! it lands), then all of them are recorded together or not at all. Whatever is not
 //! recorded does not stay in storage.
 
-use super::{record_all, NewEvidence, Target};
+use super::{record_all, NewEvidence, Place};
 use crate::domain::evidence::{recorded_name, sanitize_filename, Evidence};
 use crate::services::storage::{Storage, UploadError};
 use crate::services::{Actor, ServiceError};
@@ -39,7 +39,7 @@ impl<'a> Batch<'a> {
     /// describes it; nothing is recorded yet. A failed or empty file leaves no object.
     pub async fn store<S, E>(
         &mut self,
-        target: &Target,
+        place: &Place,
         filename: &str,
         claimed: Option<String>,
         body: S,
@@ -50,10 +50,10 @@ impl<'a> Batch<'a> {
     {
         let used: u64 = self.stored.iter().map(|n| n.size as u64).sum();
         let budget = self.storage.max_bytes.saturating_sub(used);
-        let key = Storage::new_key(target.release_id);
+        let key = Storage::new_key(place.release_id);
         let stored = self.storage.put_stream(&key, body, budget).await?;
         let new = NewEvidence {
-            target: target.clone(),
+            place: place.clone(),
             storage_key: stored.key.clone(),
             filename: sanitize_filename(filename),
             original_name: recorded_name(filename),

@@ -13,9 +13,10 @@ use crate::domain::release::{reopens_without_evidence, Phase};
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 
-/// Where an upload goes, checked before a single byte is stored.
+/// Where evidence is attached (a release, and in it `attached_to` and the item), checked
+/// before a single byte is stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Target {
+pub struct Place {
     pub release_id: i64,
     pub attached_to: AttachedTo,
     pub item_key: Option<String>,
@@ -24,13 +25,13 @@ pub struct Target {
 /// Validates who uploads what where: a worker role, an existing release and, for an item,
 /// an item of that release. `section` is `release`, `staging_gate` or `post_release`;
 /// naming an item implies `item`.
-pub async fn check_target(
+pub async fn check_place(
     pool: &PgPool,
     actor: &Actor,
     release_id: i64,
     section: Option<&str>,
     item: Option<&str>,
-) -> Result<Target, ServiceError> {
+) -> Result<Place, ServiceError> {
     actor.require_worker()?;
     let item = item.map(str::trim).filter(|s| !s.is_empty());
     let attached_to =
@@ -74,7 +75,7 @@ pub async fn check_target(
             "Dieses Release hat keinen Checklistenpunkt mit diesem Schlüssel.",
         ));
     }
-    Ok(Target {
+    Ok(Place {
         release_id,
         attached_to,
         item_key: item.map(str::to_string),
@@ -84,7 +85,7 @@ pub async fn check_target(
 /// A stored object, described.
 #[derive(Clone, Debug)]
 pub struct NewEvidence {
-    pub target: Target,
+    pub place: Place,
     pub storage_key: String,
     pub filename: String,
     pub original_name: String,
@@ -114,19 +115,19 @@ pub async fn record_all(
     news: Vec<NewEvidence>,
 ) -> Result<Vec<Evidence>, ServiceError> {
     actor.require_worker()?;
-    let Some(release_id) = news.first().map(|n| n.target.release_id) else {
+    let Some(release_id) = news.first().map(|n| n.place.release_id) else {
         return Ok(Vec::new());
     };
     let mut tx = pool.begin().await?;
     let r = lock(&mut tx, release_id, None).await?;
     let mut ids = Vec::with_capacity(news.len());
     for new in &news {
-        if new.target.release_id != release_id {
+        if new.place.release_id != release_id {
             return Err(ServiceError::Internal(
                 "evidence for two releases at once".into(),
             ));
         }
-        closed_for(r.phase, new.target.attached_to)?;
+        closed_for(r.phase, new.place.attached_to)?;
         let id = sqlx::query_scalar!(
             "INSERT INTO evidence (release_id, attached_to, item_key, storage_key, filename,
                                    original_name, size, content_type, kind, claimed_type, sha256,
@@ -134,8 +135,8 @@ pub async fn record_all(
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
              RETURNING id",
             release_id,
-            new.target.attached_to.as_str(),
-            new.target.item_key,
+            new.place.attached_to.as_str(),
+            new.place.item_key,
             new.storage_key,
             new.filename,
             new.original_name,

@@ -6,7 +6,7 @@ use crate::api::{ApiError, ApiUser};
 use app::domain::evidence::{Evidence, Kind};
 use app::i18n::Lang;
 use app::services::evidence::attach::{AttachError, Batch};
-use app::services::evidence::{self, Target};
+use app::services::evidence::{self, Place};
 use app::services::storage::{Storage, UploadError, UPLOADS_PER_USER};
 use app::services::{Actor, ServiceError};
 use app::state::AppState;
@@ -193,7 +193,7 @@ async fn upload_task(
         }
         Some(_) => return Err(ApiError::invalid("return", "Not a page of Shipgate.")),
     };
-    let upfront = evidence::check_target(
+    let upfront = evidence::check_place(
         &state.pool,
         &actor,
         id,
@@ -221,7 +221,7 @@ async fn upload_task(
                 ApiError::new(StatusCode::BAD_REQUEST, "bad_multipart", e.body_text())
             })?;
             let (mut item, mut section) = (q.item.clone(), q.section.clone());
-            let mut target: Option<Target> = None;
+            let mut place: Option<Place> = None;
             while let Some(field) = form.next_field().await.map_err(|e| {
                 ApiError::new(
                     StatusCode::BAD_REQUEST,
@@ -232,7 +232,7 @@ async fn upload_task(
                 let filename = field.file_name().map(str::to_string);
                 let Some(filename) = filename else {
                     let name = field.name().unwrap_or_default().to_string();
-                    if target.is_some() && (name == "item" || name == "section") {
+                    if place.is_some() && (name == "item" || name == "section") {
                         return Err(ApiError::invalid(
                             "item",
                             "Send item and section before the files.",
@@ -250,15 +250,15 @@ async fn upload_task(
                 if filename.is_empty() {
                     continue;
                 }
-                let t = match &target {
+                let t = match &place {
                     Some(t) => t.clone(),
                     // No form fields changed where the files go: checked already.
                     None if (&item, &section) == (&q.item, &q.section) => {
-                        target = Some(upfront.clone());
+                        place = Some(upfront.clone());
                         upfront.clone()
                     }
                     None => {
-                        let t = evidence::check_target(
+                        let t = evidence::check_place(
                             &state.pool,
                             &actor,
                             id,
@@ -266,7 +266,7 @@ async fn upload_task(
                             item.as_deref(),
                         )
                         .await?;
-                        target = Some(t.clone());
+                        place = Some(t.clone());
                         t
                     }
                 };
@@ -280,13 +280,13 @@ async fn upload_task(
                     "Name the file: ?filename=… (or send multipart/form-data).",
                 ));
             };
-            let target = upfront.clone();
+            let place = upfront.clone();
             let claimed = headers
                 .get(header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
             let body = Box::pin(req.into_body().into_data_stream());
-            batch.store(&target, filename, claimed, body).await?;
+            batch.store(&place, filename, claimed, body).await?;
         }
         Ok(())
     }
