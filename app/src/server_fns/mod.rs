@@ -29,7 +29,7 @@ pub use error::Refusal;
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr {
     use super::Refusal;
-    use crate::domain::account::{Credential, CurrentUser};
+    use crate::domain::account::CurrentUser;
     use crate::services::{Actor, ServiceError};
     use crate::state::AppState;
     use leptos::prelude::*;
@@ -51,23 +51,16 @@ pub(crate) mod ssr {
             })
     }
 
-    /// For what only the person at the keyboard may do (password, new tokens): a stolen
-    /// API token must not be able to lock its owner out or mint itself successors.
+    /// For what only the person at the keyboard may do (see
+    /// [`ServiceError::SessionRequired`]), refused as the REST API refuses it.
     pub fn session_user() -> Result<CurrentUser, Refusal> {
         let me = current_user()?;
-        if me.via != Credential::Session {
-            return Err(refuse(
-                http::StatusCode::FORBIDDEN,
-                "session_required",
-                "This needs a signed-in browser session; API tokens cannot do it.",
-                "Dafür ist eine angemeldete Browser-Sitzung nötig; API-Tokens können das nicht.",
-            ));
-        }
+        me.require_browser_session()?;
         Ok(me)
     }
 
     pub fn actor() -> Result<Actor, Refusal> {
-        current_user().map(|c| Actor::User(c.user))
+        current_user().map(|c| c.actor())
     }
 
     /// A refusal with its own status (never 500), answered as the REST API answers it.
