@@ -4,6 +4,7 @@
 //! documentation). Presentation only; the dossier itself is `app::domain::dossier`.
 
 use app::domain::dossier::{DossierItem, SealedDossier};
+use app::domain::evidence::Evidence;
 use app::domain::release::{Decision, Phase, SignerRole, Strategy};
 use app::domain::time::berlin_display;
 use app::i18n::{Label, Lang};
@@ -53,12 +54,41 @@ fn when(t: &DateTime<Utc>) -> String {
     berlin_display(t)
 }
 
+/// One line per piece of evidence: name, size, where it is attached, hash, when, and
+/// why it was retracted. Names, keys and reasons are user text, quoted inert.
+fn evidence_md(out: &mut String, lang: Lang, evidence: &[Evidence]) {
+    for e in evidence {
+        let to = e
+            .item_key
+            .as_deref()
+            .unwrap_or_else(|| e.attached_to.as_str());
+        let _ = write!(
+            out,
+            "- {} ({} B, {}) sha256 `{}` — {}",
+            md(&e.filename),
+            e.size,
+            md(to),
+            e.sha256,
+            when(&e.uploaded_at)
+        );
+        if let Some(reason) = &e.retract_reason {
+            let _ = write!(
+                out,
+                " — {}: {}",
+                lang.pick("retracted", "zurückgezogen"),
+                md(reason)
+            );
+        }
+        out.push('\n');
+    }
+}
+
 fn items_md(out: &mut String, lang: Lang, items: &[DossierItem]) {
     let mut section = "";
     for i in items {
         let s = lang.pick(i.section_en.as_str(), i.section_de.as_str());
         if s != section && items.iter().any(|o| o.section_en != i.section_en) {
-            let _ = writeln!(out, "\n**{s}**\n");
+            let _ = writeln!(out, "\n**{}**\n", md(s));
             section = s;
         }
         let mark = if i.state.settles_gate() { "x" } else { " " };
@@ -407,28 +437,7 @@ pub fn markdown(sealed: &SealedDossier, lang: Lang) -> String {
     if d.evidence.is_empty() {
         let _ = writeln!(out, "- {}", lang.pick("none", "keine"));
     }
-    for e in &d.evidence {
-        let to = e
-            .item_key
-            .clone()
-            .unwrap_or_else(|| e.attached_to.as_str().to_string());
-        let _ = write!(
-            out,
-            "- `{}` ({} B, {to}) sha256 `{}` — {}",
-            e.filename,
-            e.size,
-            e.sha256,
-            when(&e.uploaded_at)
-        );
-        if let Some(reason) = &e.retract_reason {
-            let _ = write!(
-                out,
-                " — {}: {reason}",
-                lang.pick("retracted", "zurückgezogen")
-            );
-        }
-        out.push('\n');
-    }
+    evidence_md(&mut out, lang, &d.evidence);
     let _ = writeln!(
         out,
         "\n---\n{} sha256 `{}` · {} `{}` · {} {}",
@@ -458,6 +467,39 @@ mod tests {
         assert_eq!(
             md_link("https://e.example/a>b c"),
             "https://e.example/a%3Eb%20c"
+        );
+    }
+
+    #[test]
+    fn evidence_names_keys_and_reasons_are_quoted_inert() {
+        let hostile = "x` <img src=x onerror=alert(1)> `\n# y";
+        let e = Evidence {
+            id: 1,
+            release_id: 1,
+            attached_to: app::domain::evidence::AttachedTo::Item,
+            item_key: Some(hostile.into()),
+            filename: format!("{hostile}.png"),
+            original_name: hostile.into(),
+            size: 3,
+            content_type: "image/png".into(),
+            kind: app::domain::evidence::Kind::parse("image"),
+            sha256: "ab".into(),
+            uploaded_by: None,
+            uploaded_at: Utc::now(),
+            retracted_at: Some(Utc::now()),
+            retracted_by: None,
+            retract_reason: Some(hostile.into()),
+        };
+        let mut out = String::new();
+        evidence_md(&mut out, Lang::En, &[e]);
+        assert_eq!(out.lines().count(), 1, "{out}");
+        assert!(!out.contains('<') && out.contains("&lt;img"), "{out}");
+        assert!(!out.contains("\n#") && out.contains("\\#"), "{out}");
+        // Only the hash is a code span; the name cannot close one.
+        assert_eq!(
+            out.matches('`').count(),
+            out.matches("\\`").count() + 2,
+            "{out}"
         );
     }
 }

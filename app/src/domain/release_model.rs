@@ -105,6 +105,17 @@ impl Release {
         }
     }
 
+    /// Whether the go-live plan (strategy, stages, hold, target, window) differs; it is
+    /// locked once the go-live has started (see [`crate::domain::golive::plan_locked`]).
+    pub fn plan_differs(&self, other: &Release) -> bool {
+        self.strategy != other.strategy
+            || self.canary_stages != other.canary_stages
+            || self.canary_hold_minutes != other.canary_hold_minutes
+            || self.environment != other.environment
+            || self.window_start != other.window_start
+            || self.window_end != other.window_end
+    }
+
     /// Who may move the release through its phases: its captain, or an admin.
     pub fn may_steer(&self, u: &UserInfo) -> bool {
         u.is_admin() || self.is_captain(u)

@@ -117,7 +117,7 @@ impl Refusal {
         if self.status >= 500 {
             tracing::error!(status = self.status, code = %self.code, error = %detail, "server function failed");
         } else {
-            tracing::debug!(status = self.status, code = %self.code, message = %detail, "server function refused");
+            tracing::debug!(status = self.status, code = %self.code, message = ?detail.to_string(), "server function refused");
         }
     }
 }

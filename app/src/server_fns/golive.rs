@@ -7,32 +7,6 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use super::ssr;
 
-/// A refusal naming what blocks the step, in both languages.
-#[cfg(feature = "ssr")]
-fn blocked(blockers: &[crate::domain::release::Blocker]) -> Result<(), Refusal> {
-    use crate::i18n::{Label, Lang};
-    if blockers.is_empty() {
-        return Ok(());
-    }
-    let why = |lang: Lang| {
-        let list: Vec<String> = blockers
-            .iter()
-            .map(|b| b.label(lang).into_owned())
-            .collect();
-        format!(
-            "{} {}",
-            lang.pick("Not yet:", "Noch nicht:"),
-            list.join("; ")
-        )
-    };
-    Err(ssr::refuse(
-        http::StatusCode::CONFLICT,
-        "conflict",
-        &why(Lang::En),
-        &why(Lang::De),
-    ))
-}
-
 #[server]
 pub async fn start_go_live(
     release_id: i64,
@@ -47,7 +21,7 @@ pub async fn start_go_live(
         chrono::Utc::now(),
     )
     .await?;
-    blocked(&blockers)
+    ssr::blocked("go_live_blocked", &blockers)
 }
 
 #[server]
@@ -70,7 +44,7 @@ pub async fn record_go_live_step(
         chrono::Utc::now(),
     )
     .await?;
-    blocked(&blockers)
+    ssr::blocked("go_live_blocked", &blockers)
 }
 
 #[server]
@@ -83,7 +57,7 @@ pub async fn complete_go_live(release_id: i64) -> Result<(), Refusal> {
         chrono::Utc::now(),
     )
     .await?;
-    blocked(&blockers)
+    ssr::blocked("go_live_blocked", &blockers)
 }
 
 /// Checkboxes arrive as `Some("on")` when ticked.
@@ -107,7 +81,7 @@ pub async fn roll_back(
         },
     )
     .await?;
-    blocked(&blockers)
+    ssr::blocked("go_live_blocked", &blockers)
 }
 
 /// The release's target environment as the probes see it now.

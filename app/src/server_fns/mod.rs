@@ -70,6 +70,35 @@ pub(crate) mod ssr {
         refusal
     }
 
+    /// A refusal naming what blocks the action, in both languages (409 with the REST API's
+    /// code for the same refusal); `Ok` when nothing blocks it.
+    pub fn blocked(
+        code: &str,
+        blockers: &[crate::domain::release::Blocker],
+    ) -> Result<(), Refusal> {
+        use crate::i18n::{Label, Lang};
+        if blockers.is_empty() {
+            return Ok(());
+        }
+        let why = |lang: Lang| {
+            let list: Vec<String> = blockers
+                .iter()
+                .map(|b| b.label(lang).into_owned())
+                .collect();
+            format!(
+                "{} {}",
+                lang.pick("Not yet:", "Noch nicht:"),
+                list.join("; ")
+            )
+        };
+        Err(refuse(
+            http::StatusCode::CONFLICT,
+            code,
+            &why(Lang::En),
+            &why(Lang::De),
+        ))
+    }
+
     /// A value the use case would refuse as invalid, refused before calling it.
     pub fn invalid(field: &'static str, en: &'static str, de: &'static str) -> Refusal {
         ServiceError::invalid(field, en, de).into()

@@ -1,6 +1,7 @@
 //! Work on a release: checklist items, known issues, deployments and environment checks.
 
 use super::audit::{self, Entry};
+use super::error::unique_violation_as;
 use super::release_store::{self as store, bump, checklist, lock};
 use super::{Actor, ServiceError};
 use crate::domain::release::{
@@ -65,6 +66,17 @@ async fn find_item(
 
 /// Links one checklist item may carry: enough for any real proof, not a dumping ground.
 pub const MAX_LINKS_PER_ITEM: usize = 20;
+
+/// A known issue the release lists already (by its key).
+fn duplicate_issue(e: sqlx::Error) -> ServiceError {
+    unique_violation_as(
+        e,
+        ServiceError::Conflict {
+            en: "This release lists that issue already.",
+            de: "Dieses Release führt das Issue bereits.",
+        },
+    )
+}
 
 pub async fn set_item(
     pool: &PgPool,
@@ -238,7 +250,7 @@ pub async fn add_known_issue(
     )
     .fetch_one(&mut *tx)
     .await
-    .map_err(store::duplicate_key())?;
+    .map_err(duplicate_issue)?;
     bump(&mut tx, release_id).await?;
     audit::append(
         &mut tx,

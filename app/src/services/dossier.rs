@@ -10,7 +10,7 @@ use crate::domain::dossier::{
     SealedDossier, StagingGateProtocol, FORMAT,
 };
 use crate::domain::golive::{restore_seconds, StepKind};
-use crate::domain::release::content::{preconditions, sign_off_views};
+use crate::domain::release::content::preconditions;
 use crate::domain::release::ItemState;
 use crate::domain::templates::ChecklistKind;
 use chrono::{DateTime, SubsecRound, Utc};
@@ -205,7 +205,7 @@ pub async fn build(
         },
         go_no_go: GoNoGoDecision {
             items: of(ChecklistKind::GoLive),
-            sign_offs: sign_off_views(&snap.sign_offs, &hash),
+            sign_offs: snap.sign_off_views_for(&hash),
             preconditions: preconditions(&snap.release),
             decided_at,
             monitoring,

@@ -15,6 +15,7 @@ use crate::domain::golive::{
     StepFacts, StepKind, TargetHealth,
 };
 use crate::domain::release::{Blocker, Phase};
+use crate::domain::release_model::ChecklistItem;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -41,8 +42,8 @@ pub async fn target_health(
     Ok(TargetHealth::of(&status, last_p1_resolved))
 }
 
-fn doc_items(snap: &Snapshot) -> Vec<DocItem<'_>> {
-    snap.checklist
+fn doc_items(checklist: &[ChecklistItem]) -> Vec<DocItem<'_>> {
+    checklist
         .iter()
         .map(|i| DocItem {
             kind: i.kind,
@@ -107,7 +108,7 @@ fn judge(
         None => vec![],
     };
     let hold = hold_for_next(&facts);
-    let complete = complete_blockers(&p, &doc_items(snap));
+    let complete = complete_blockers(&p, &doc_items(&snap.checklist));
     GoLiveOverview {
         release_id: r.id,
         phase: r.phase,
@@ -318,10 +319,11 @@ pub async fn complete(
     if r.phase != Phase::GoLive {
         return Ok(vec![Blocker::WrongPhase { phase: r.phase }]);
     }
-    let snap = store::snapshot(&mut tx, id).await?;
+    // Only the checklist is judged here; sealing reads the whole release afterwards.
+    let checklist = store::checklist(&mut tx, id).await?;
     let done = store::go_live_steps(&mut tx, id).await?;
     let p = progress(r.strategy, &r.canary_stages, &done);
-    let blockers = complete_blockers(&p, &doc_items(&snap));
+    let blockers = complete_blockers(&p, &doc_items(&checklist));
     if !blockers.is_empty() {
         return Ok(blockers);
     }
@@ -330,8 +332,8 @@ pub async fn complete(
         stage_pct: None,
     };
     record(&mut tx, actor, id, complete, "", json!({ "at": now })).await?;
-    let current = store::load(&mut tx, id).await?;
-    apply_phase_change(&mut tx, actor, &current, Phase::Done).await?;
+    // A step bumps the revision only; the phase change reads the id and the phase.
+    apply_phase_change(&mut tx, actor, &r, Phase::Done).await?;
     tx.commit().await?;
     Ok(vec![])
 }
@@ -395,8 +397,7 @@ pub async fn rollback(
         }),
     )
     .await?;
-    let current = store::load(&mut tx, id).await?;
-    apply_phase_change(&mut tx, actor, &current, Phase::RolledBack).await?;
+    apply_phase_change(&mut tx, actor, &r, Phase::RolledBack).await?;
     tx.commit().await?;
     Ok(vec![])
 }

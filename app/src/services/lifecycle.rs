@@ -7,7 +7,7 @@ use super::release_store::{bump, checklist, go_live_started, known_issues, load,
 use super::{dossier, Actor, ServiceError};
 use crate::domain::release::content::{gate_issues, gate_items};
 use crate::domain::release::{
-    requested_transition_blockers, staging_gate_blockers, Blocker, Phase, TransitionFacts,
+    phase_change_blockers, staging_gate_blockers, Blocker, Phase, PhaseChangeFacts,
 };
 use crate::domain::release_model::Release;
 use serde_json::json;
@@ -28,9 +28,9 @@ pub async fn change_phase(
     let items = checklist(&mut tx, id).await?;
     let issues = known_issues(&mut tx, id).await?;
     let staging = staging_gate_blockers(&gate_items(&items), &gate_issues(&issues));
-    let blockers = requested_transition_blockers(
+    let blockers = phase_change_blockers(
         to,
-        &TransitionFacts {
+        &PhaseChangeFacts {
             phase: r.phase,
             has_window: r.window_end > r.window_start,
             captain_assigned: r.release_captain.is_some(),

@@ -3,7 +3,6 @@
 //! mark, and the snapshot gates and sign-offs are judged on. A leaf: it calls no other
 //! service, so every use case may build on it.
 
-use super::error::unique_violation_as;
 use super::ServiceError;
 use crate::domain::evidence::{AttachedTo, Evidence, Kind};
 use crate::domain::golive::{RecordedStep, StepKind};
@@ -336,19 +335,6 @@ pub async fn rollback_mark(
         at: r.at,
         because: r.because,
     }))
-}
-
-/// Checks that a title/key is free; used by known issues.
-pub fn duplicate_key() -> impl Fn(sqlx::Error) -> ServiceError {
-    |e| {
-        unique_violation_as(
-            e,
-            ServiceError::Conflict {
-                en: "This release lists that issue already.",
-                de: "Dieses Release führt das Issue bereits.",
-            },
-        )
-    }
 }
 
 /// The "rollback suggested" marks of these releases (see [`RollbackMark`]).

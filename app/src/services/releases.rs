@@ -156,22 +156,7 @@ pub async fn update(
         });
     }
     let after = input::merge(before.clone(), &input)?;
-    let plan_changed = (
-        &after.strategy,
-        &after.canary_stages,
-        after.canary_hold_minutes,
-        &after.environment,
-        after.window_start,
-        after.window_end,
-    ) != (
-        &before.strategy,
-        &before.canary_stages,
-        before.canary_hold_minutes,
-        &before.environment,
-        before.window_start,
-        before.window_end,
-    );
-    if plan_changed
+    if after.plan_differs(&before)
         && crate::domain::golive::plan_locked(before.phase, go_live_started(&mut tx, id).await?)
     {
         return Err(ServiceError::Conflict {
@@ -292,14 +277,9 @@ async fn require_reassignment(
 ) -> Result<(), ServiceError> {
     use crate::domain::release_model::Reassignment;
     let sign_offs = sign_off_count(conn, r.id).await?;
-    let admin = match actor {
-        Actor::Cli | Actor::Probes => true,
-        Actor::User(u) => u.is_admin(),
-    };
     match r.reassignment(sign_offs as usize) {
         Reassignment::Editors => Ok(()),
-        Reassignment::AdminsOnly if admin => Ok(()),
-        Reassignment::AdminsOnly => Err(ServiceError::Forbidden),
+        Reassignment::AdminsOnly => actor.require_admin(),
         Reassignment::Closed => Err(ServiceError::Conflict {
             en: "Both have signed: who is assigned as release captain and product owner no longer changes.",
             de: "Beide haben unterschrieben: Wer als Release Captain und Product Owner zugeordnet ist, ändert sich nicht mehr.",

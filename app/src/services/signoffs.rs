@@ -4,7 +4,7 @@
 use super::audit::{self, Entry};
 use super::lifecycle::apply_phase_change;
 use super::release_store::{checklist, evidence, known_issues, lock, sign_offs};
-use super::{Actor, ServiceError};
+use super::ServiceError;
 use crate::domain::account::{Credential, CurrentUser};
 use crate::domain::release::content::{content_hash, preconditions};
 use crate::domain::release::{
@@ -17,11 +17,7 @@ use sqlx::PgPool;
 
 fn refusal(r: SignRefusal) -> ServiceError {
     match r {
-        SignRefusal::BrowserSessionRequired => ServiceError::Invalid {
-            field: "credential",
-            en: "Signing needs a signed-in browser session; API tokens can never sign.",
-            de: "Zum Freigeben ist eine angemeldete Browser-Sitzung nötig; API-Tokens können nie freigeben.",
-        },
+        SignRefusal::BrowserSessionRequired => ServiceError::SessionRequired,
         SignRefusal::WrongPhase(_) => ServiceError::Conflict {
             en: "The release is not waiting for the Go/No-Go decision.",
             de: "Das Release wartet nicht auf den Go/No-Go-Entscheid.",
@@ -54,7 +50,7 @@ pub async fn sign_off(
     comment: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Verdict, ServiceError> {
-    let actor = Actor::User(me.user.clone());
+    let actor = me.actor();
     let mut tx = pool.begin().await?;
     let r = lock(&mut tx, release_id, None).await?;
     let items = checklist(&mut tx, release_id).await?;

@@ -162,25 +162,25 @@ fn ReleaseView(p: Page, acts: Actions) -> impl IntoView {
         .any(|b| matches!(b, crate::domain::release::Blocker::SignOffStale { .. }));
     let next_step =
         crate::domain::release::next_requested_phase(r.phase, go_live_started, sign_off_stale).map(
-            |to| match (r.phase, to) {
-                (Phase::Draft, _) => (
-                    to.as_str(),
-                    lang.pick("Start staging gate", "Staging-Gate starten"),
-                    None,
-                ),
-                (Phase::StagingGate, _) => (
-                    to.as_str(),
-                    lang.pick("Move to Go/No-Go", "Zum Go/No-Go"),
-                    Some(p.staging.clone()),
-                ),
-                _ => (
-                    to.as_str(),
-                    lang.pick(
-                        "Back to Go/No-Go to sign again",
-                        "Zurück zum Go/No-Go, neu freigeben",
+            |to| {
+                let (label, gate) = match r.phase {
+                    Phase::Draft => (
+                        lang.pick("Start staging gate", "Staging-Gate starten"),
+                        None,
                     ),
-                    None,
-                ),
+                    Phase::StagingGate => (
+                        lang.pick("Move to Go/No-Go", "Zum Go/No-Go"),
+                        Some(p.staging.clone()),
+                    ),
+                    _ => (
+                        lang.pick(
+                            "Back to Go/No-Go to sign again",
+                            "Zurück zum Go/No-Go, neu freigeben",
+                        ),
+                        None,
+                    ),
+                };
+                (to.as_str(), label, gate)
             },
         );
     let step = next_step.filter(|_| can_steer).map(|(to, label, gate)| {

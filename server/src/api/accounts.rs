@@ -5,7 +5,7 @@ use crate::web::ClientAddr;
 use app::auth;
 use app::domain::account::{IssuedToken, TokenInfo, UserInfo, UserRecord};
 use app::services::accounts::{self, NewUser, UserChange};
-use app::services::{tokens, Actor};
+use app::services::tokens;
 use app::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -120,8 +120,7 @@ async fn list_users(
     State(state): State<AppState>,
     user: ApiUser,
 ) -> Result<Json<Vec<UserView>>, ApiError> {
-    user.require_admin()?;
-    let list = accounts::list_users(&state.pool, &Actor::User(user.0.user)).await?;
+    let list = accounts::list_users(&state.pool, &user.actor()).await?;
     Ok(Json(list.into_iter().map(UserView::from).collect()))
 }
 
@@ -139,10 +138,9 @@ async fn create_user(
     user: ApiUser,
     ApiJson(b): ApiJson<NewUserBody>,
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
-    user.require_admin()?;
     let created = accounts::create_user(
         &state.pool,
-        &Actor::User(user.0.user),
+        &user.actor(),
         NewUser {
             email: b.email,
             name: b.name,
@@ -166,10 +164,9 @@ async fn update_user(
     Path(id): Path<i64>,
     ApiJson(p): ApiJson<UserPatch>,
 ) -> Result<Json<UserView>, ApiError> {
-    user.require_admin()?;
     let updated = accounts::update_user(
         &state.pool,
-        &Actor::User(user.0.user),
+        &user.actor(),
         id,
         UserChange {
             roles: p.roles,

@@ -3,7 +3,6 @@
 
 use super::{ApiError, ApiUser};
 use app::services::audit::{self, TrailPage, TrailQuery};
-use app::services::Actor;
 use app::state::AppState;
 use axum::extract::{Query, State};
 use axum::routing::get;
@@ -23,6 +22,6 @@ async fn trail(
 ) -> Result<Json<TrailPage>, ApiError> {
     user.require_admin()?;
     let query = TrailQuery::from_params(|k| params.get(k).cloned())?;
-    let page = audit::trail(&state.pool, &Actor::User(user.0.user), &query).await?;
+    let page = audit::trail(&state.pool, &user.actor(), &query).await?;
     Ok(Json(page))
 }

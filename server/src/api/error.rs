@@ -35,14 +35,6 @@ impl ApiError {
         )
     }
 
-    pub fn forbidden() -> Self {
-        ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "Your roles do not allow this.",
-        )
-    }
-
     /// A request field that is missing or not acceptable: 422 `validation_failed`, naming
     /// the field. The API's one way to refuse an input.
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
@@ -54,6 +46,15 @@ impl ApiError {
                 message,
             )
         }
+    }
+
+    /// The evidence storage could not be reached or read: an outage, 503.
+    pub fn storage_unavailable(message: &str) -> Self {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_unavailable",
+            message,
+        )
     }
 
     pub fn not_found() -> Self {

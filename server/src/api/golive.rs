@@ -5,9 +5,9 @@ use super::releases::blocked;
 use super::{ApiError, ApiJson, ApiUser};
 use app::domain::golive::{Freeze, GoLiveOverview, StepKind};
 use app::i18n::Lang;
+use app::services::dossier;
 use app::services::freezes::{self, FreezeInput};
 use app::services::golive::{self, RollbackInput};
-use app::services::{dossier, Actor};
 use app::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -27,10 +27,6 @@ pub fn router() -> Router<AppState> {
         .route("/releases/{id}/dossier", get(export))
         .route("/freezes", get(list_freezes).post(add_freeze))
         .route("/freezes/{id}", delete(remove_freeze))
-}
-
-fn actor(u: &ApiUser) -> Actor {
-    Actor::User(u.0.user.clone())
 }
 
 async fn overview(
@@ -82,7 +78,7 @@ async fn start(
     };
     let blockers = golive::start(
         &state.pool,
-        &actor(&user),
+        &user.actor(),
         id,
         req.override_reason.as_deref(),
         Utc::now(),
@@ -116,7 +112,7 @@ async fn step(
     let blockers = golive::record_step(
         &state.pool,
         &state.status,
-        &actor(&user),
+        &user.actor(),
         id,
         kind,
         req.stage_pct,
@@ -132,7 +128,7 @@ async fn complete(
     user: ApiUser,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    let blockers = golive::complete(&state.pool, &actor(&user), id, Utc::now()).await?;
+    let blockers = golive::complete(&state.pool, &user.actor(), id, Utc::now()).await?;
     answer(&state, id, blockers, "The go-live cannot be completed yet.").await
 }
 
@@ -142,7 +138,7 @@ async fn rollback(
     Path(id): Path<i64>,
     ApiJson(req): ApiJson<RollbackInput>,
 ) -> Result<Response, ApiError> {
-    let blockers = golive::rollback(&state.pool, &actor(&user), id, req).await?;
+    let blockers = golive::rollback(&state.pool, &user.actor(), id, req).await?;
     answer(&state, id, blockers, "The release cannot be rolled back.").await
 }
 
@@ -210,7 +206,7 @@ async fn add_freeze(
     user: ApiUser,
     ApiJson(input): ApiJson<FreezeInput>,
 ) -> Result<(StatusCode, Json<Freeze>), ApiError> {
-    let f = freezes::create(&state.pool, &actor(&user), input).await?;
+    let f = freezes::create(&state.pool, &user.actor(), input).await?;
     Ok((StatusCode::CREATED, Json(f)))
 }
 
@@ -219,6 +215,6 @@ async fn remove_freeze(
     user: ApiUser,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    freezes::delete(&state.pool, &actor(&user), id).await?;
+    freezes::delete(&state.pool, &user.actor(), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,6 +13,7 @@ mod releases;
 mod templates;
 
 use app::domain::account::CurrentUser;
+use app::services::Actor;
 use app::state::AppState;
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -53,6 +54,11 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiUser {
 }
 
 impl ApiUser {
+    /// The caller as the one acting in a use case.
+    pub fn actor(&self) -> Actor {
+        self.0.actor()
+    }
+
     /// For what an API token must never do: change the password, mint more tokens.
     pub fn require_session(&self) -> Result<&CurrentUser, ApiError> {
         self.0.require_browser_session()?;

@@ -11,7 +11,7 @@ use app::domain::monitoring_model::{
 use app::services::alerts::{self, NewWebhook, Which};
 use app::services::environments::{self, EnvironmentInput};
 use app::services::status::{Published, StreamTicket};
-use app::services::{events, probe_evidence, tokens, Actor, ServiceError};
+use app::services::{events, probe_evidence, tokens, ServiceError};
 use app::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -49,10 +49,6 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-fn actor(u: &ApiUser) -> Actor {
-    Actor::User(u.0.user.clone())
-}
-
 async fn list(
     State(state): State<AppState>,
     _: ApiUser,
@@ -66,7 +62,7 @@ async fn create(
     ApiJson(input): ApiJson<EnvironmentInput>,
 ) -> Result<(StatusCode, Json<Environment>), ApiError> {
     let targets = state.status.settings().targets;
-    let env = environments::create(&state.pool, &actor(&user), input, targets).await?;
+    let env = environments::create(&state.pool, &user.actor(), input, targets).await?;
     Ok((StatusCode::CREATED, Json(env)))
 }
 
@@ -86,7 +82,7 @@ async fn update(
 ) -> Result<Json<Environment>, ApiError> {
     let targets = state.status.settings().targets;
     Ok(Json(
-        environments::update(&state.pool, &actor(&user), id, input, targets).await?,
+        environments::update(&state.pool, &user.actor(), id, input, targets).await?,
     ))
 }
 
@@ -95,7 +91,7 @@ async fn remove(
     user: ApiUser,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    environments::delete(&state.pool, &actor(&user), id).await?;
+    environments::delete(&state.pool, &user.actor(), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -145,7 +141,7 @@ async fn set_settings(
     ApiJson(new): ApiJson<MonitoringSettings>,
 ) -> Result<Json<MonitoringSettings>, ApiError> {
     Ok(Json(
-        environments::set_settings(&state.pool, &actor(&user), new).await?,
+        environments::set_settings(&state.pool, &user.actor(), new).await?,
     ))
 }
 
@@ -153,7 +149,7 @@ async fn webhooks(
     State(state): State<AppState>,
     user: ApiUser,
 ) -> Result<Json<Vec<Webhook>>, ApiError> {
-    Ok(Json(alerts::webhooks(&state.pool, &actor(&user)).await?))
+    Ok(Json(alerts::webhooks(&state.pool, &user.actor()).await?))
 }
 
 async fn add_webhook(
@@ -161,7 +157,7 @@ async fn add_webhook(
     user: ApiUser,
     ApiJson(new): ApiJson<NewWebhook>,
 ) -> Result<(StatusCode, Json<Webhook>), ApiError> {
-    let hook = alerts::add_webhook(&state.pool, &actor(&user), new).await?;
+    let hook = alerts::add_webhook(&state.pool, &user.actor(), new).await?;
     Ok((StatusCode::CREATED, Json(hook)))
 }
 
@@ -170,7 +166,7 @@ async fn remove_webhook(
     user: ApiUser,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    alerts::remove_webhook(&state.pool, &actor(&user), id).await?;
+    alerts::remove_webhook(&state.pool, &user.actor(), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -185,7 +181,7 @@ async fn deliveries(
     Query(q): Query<DeliveryQuery>,
 ) -> Result<Json<Vec<Delivery>>, ApiError> {
     Ok(Json(
-        events::deliveries(&state.pool, &actor(&user), q.state.as_deref()).await?,
+        events::deliveries(&state.pool, &user.actor(), q.state.as_deref()).await?,
     ))
 }
 
@@ -342,7 +338,7 @@ async fn probe_snapshot(
         &state.pool,
         &state.storage,
         &state.status,
-        &actor(&user),
+        &user.actor(),
         id,
         &item,
         Utc::now(),

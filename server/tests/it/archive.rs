@@ -539,7 +539,7 @@ fn close(v: &Value, expected: f64) -> bool {
 }
 
 #[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
-async fn delivery_metrics_count_rates_and_medians_per_month(pool: PgPool) {
+async fn release_metrics_count_rates_and_medians_per_month(pool: PgPool) {
     let app = spawn_app(pool).await;
     let viewer = app.signed_in("viewer@example.org", &["viewer"]).await;
 

@@ -199,11 +199,12 @@ async fn release_routes_check_the_release_not_only_the_role(pool: PgPool) {
     let id = to_go_no_go(&t).await;
     let r = |p: &str| format!("/api/v1/releases/{id}{p}");
     let issue: Value = t
-        .send(
+        .expect(
             Method::POST,
             &r("/known-issues"),
             &t.engineer,
             json!({ "key": "K-1", "severity": "p2", "title": "slow search" }),
+            201,
         )
         .await
         .json()
@@ -267,8 +268,9 @@ async fn release_routes_check_the_release_not_only_the_role(pool: PgPool) {
     // (`releases::route_by_role_matrix`) tries them on every route.
 }
 
-/// The server functions behind the UI ask the same rules, and answer refusals with the
-/// REST API's statuses and the user's language, never 500.
+/// The server functions behind the UI ask the same rules, and answer refusals with 4xx
+/// in the user's language, never 500: the REST API's statuses, except that an argument
+/// the typed function cannot read (an unknown phase) is 400 where the REST API says 422.
 #[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
 async fn server_functions_check_the_release_and_refuse_with_4xx(pool: PgPool) {
     let t = team(pool).await;
@@ -354,8 +356,8 @@ async fn server_functions_check_the_release_and_refuse_with_4xx(pool: PgPool) {
     // Arguments the function cannot read are the caller's mistake: 400, not 500.
     let (status, body) = call("change_phase", Some(t.captain.clone()), vec![]).await;
     assert_eq!(status, 400, "{body}");
-    // A phase that does not exist cannot be read as one: 400; a wrong phase 409, as in
-    // the REST API.
+    // A phase that does not exist cannot be read as one: 400 (the REST API reads text
+    // and answers 422); a wrong phase 409, as in the REST API.
     let mut bad = phase.clone();
     bad[1].1 = "nonsense".into();
     let (status, body) = call("change_phase", Some(t.captain.clone()), bad).await;

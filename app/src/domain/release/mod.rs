@@ -1,4 +1,4 @@
-//! Releases: phases and their transitions, the staging gate, the Go/No-Go sign-off policy
+//! Releases: phases and their phase changes, the staging gate, the Go/No-Go sign-off policy
 //! and the deadlines counted back from the go-live window. Pure: callers pass `now` in.
 
 mod checklist;
@@ -25,7 +25,7 @@ pub use go_no_go::{
     Decision, Preconditions, SignAttempt, SignOff, SignRefusal, SignerRole, Verdict,
     BACKUP_MAX_AGE_HOURS, RESTORE_TEST_MAX_AGE_DAYS,
 };
-pub use phases::{next_requested_phase, requested_transition_blockers, Phase, TransitionFacts};
+pub use phases::{next_requested_phase, phase_change_blockers, Phase, PhaseChangeFacts};
 pub use rollout::{
     check_canary_stages, Strategy, DEFAULT_CANARY_HOLD_MINUTES, DEFAULT_CANARY_STAGES,
     DEFAULT_REQUIRED_ENV_VARS,

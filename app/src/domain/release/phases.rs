@@ -49,7 +49,7 @@ impl Phase {
 }
 
 /// The facts a phase change is judged on.
-pub struct TransitionFacts<'a> {
+pub struct PhaseChangeFacts<'a> {
     pub phase: Phase,
     pub has_window: bool,
     pub captain_assigned: bool,
@@ -75,9 +75,9 @@ pub fn next_requested_phase(
     }
 }
 
-/// The transitions a person may ask for. Go/No-Go outcomes (`go_live`, `no_go`) follow
-/// from the sign-offs, not from a request.
-pub fn requested_transition_blockers(to: Phase, f: &TransitionFacts<'_>) -> Vec<Blocker> {
+/// The phase changes a person may ask for, and what blocks each. Go/No-Go outcomes
+/// (`go_live`, `no_go`) follow from the sign-offs, not from a request.
+pub fn phase_change_blockers(to: Phase, f: &PhaseChangeFacts<'_>) -> Vec<Blocker> {
     match (f.phase, to) {
         (Phase::Draft, Phase::StagingGate) => {
             let mut b = vec![];

@@ -310,8 +310,8 @@ fn verdict_needs_two_fresh_go_and_any_no_go_decides() {
     ));
 }
 
-fn facts(phase: Phase, blockers: &[Blocker]) -> TransitionFacts<'_> {
-    TransitionFacts {
+fn facts(phase: Phase, blockers: &[Blocker]) -> PhaseChangeFacts<'_> {
+    PhaseChangeFacts {
         phase,
         has_window: true,
         captain_assigned: true,
@@ -322,11 +322,11 @@ fn facts(phase: Phase, blockers: &[Blocker]) -> TransitionFacts<'_> {
 }
 
 #[test]
-fn every_requested_transition() {
+fn every_requested_phase_change() {
     let open = [Blocker::OnCallMissing];
     for from in Phase::ALL {
         for to in Phase::ALL {
-            let allowed_clean = requested_transition_blockers(to, &facts(from, &[])).is_empty();
+            let allowed_clean = phase_change_blockers(to, &facts(from, &[])).is_empty();
             let expected = matches!(
                 (from, to),
                 (Phase::Draft, Phase::StagingGate)
@@ -338,21 +338,21 @@ fn every_requested_transition() {
         }
     }
     assert_eq!(
-        requested_transition_blockers(Phase::GoNoGo, &facts(Phase::StagingGate, &open)),
+        phase_change_blockers(Phase::GoNoGo, &facts(Phase::StagingGate, &open)),
         open.to_vec()
     );
     // Back from go-live to the decision only before the go-live started.
     let mut started = facts(Phase::GoLive, &[]);
     started.go_live_started = true;
     assert_eq!(
-        requested_transition_blockers(Phase::GoNoGo, &started),
+        phase_change_blockers(Phase::GoNoGo, &started),
         vec![Blocker::GoLiveStarted]
     );
     let mut f = facts(Phase::Draft, &[]);
     f.has_window = false;
     f.owner_assigned = false;
     assert_eq!(
-        requested_transition_blockers(Phase::StagingGate, &f),
+        phase_change_blockers(Phase::StagingGate, &f),
         vec![
             Blocker::WindowMissing,
             Blocker::MissingAssignment {

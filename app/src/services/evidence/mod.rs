@@ -23,19 +23,19 @@ pub struct Place {
 }
 
 /// Validates who uploads what where: a worker role, an existing release and, for an item,
-/// an item of that release. `section` is `release`, `staging_gate` or `post_release`;
-/// naming an item implies `item`.
+/// an item of that release. `attached_to` is `release`, `staging_gate` or `post_release`
+/// (sent as the form field `section`); naming an item implies `item`.
 pub async fn check_place(
     pool: &PgPool,
     actor: &Actor,
     release_id: i64,
-    section: Option<&str>,
+    attached_to: Option<&str>,
     item: Option<&str>,
 ) -> Result<Place, ServiceError> {
     actor.require_worker()?;
     let item = item.map(str::trim).filter(|s| !s.is_empty());
     let attached_to =
-        match (section.map(str::trim).filter(|s| !s.is_empty()), item) {
+        match (attached_to.map(str::trim).filter(|s| !s.is_empty()), item) {
             (None, Some(_)) | (Some("item"), Some(_)) => AttachedTo::Item,
             (None, None) => AttachedTo::Release,
             (Some(s), None) => match AttachedTo::parse(s) {

@@ -10,7 +10,6 @@ pub use serve::{parse_range, Unsatisfiable};
 use super::{ApiError, ApiJson, ApiUser};
 use app::domain::evidence::Evidence;
 use app::services::evidence;
-use app::services::Actor;
 use app::state::AppState;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::routing::{get, post};
@@ -47,10 +46,6 @@ pub fn is_upload(method: &axum::http::Method, path: &str) -> bool {
             .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
 }
 
-fn actor(u: &ApiUser) -> Actor {
-    Actor::User(u.0.user.clone())
-}
-
 async fn list(
     State(state): State<AppState>,
     _: ApiUser,
@@ -72,7 +67,7 @@ async fn retract(
     ApiJson(body): ApiJson<RetractRequest>,
 ) -> Result<Json<Evidence>, ApiError> {
     Ok(Json(
-        evidence::retract(&state.pool, &actor(&user), id, evidence_id, &body.reason).await?,
+        evidence::retract(&state.pool, &user.actor(), id, evidence_id, &body.reason).await?,
     ))
 }
 

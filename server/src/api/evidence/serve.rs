@@ -138,11 +138,7 @@ async fn serve(
     } else {
         let got = storage.get(key, range.clone()).await.map_err(|err| {
             tracing::error!(error = %err, key, "evidence object unreadable");
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "storage_unavailable",
-                "The stored file cannot be read right now.",
-            )
+            ApiError::storage_unavailable("The stored file cannot be read right now.")
         })?;
         Body::from_stream(got.into_stream())
     };
@@ -208,9 +204,7 @@ pub(super) async fn thumbnail(
             "no_thumbnail",
             "This evidence has no thumbnail.",
         )),
-        Err(ThumbnailError::Unreadable) => Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "storage_unavailable",
+        Err(ThumbnailError::Unreadable) => Err(ApiError::storage_unavailable(
             "The stored file cannot be read right now.",
         )),
         Err(ThumbnailError::NotAnImage(why)) => Err(ApiError::new(

@@ -1,7 +1,6 @@
 //! `POST /releases/{id}/evidence`: reads the upload (a multipart form or a raw body) and
 //! hands each file to the attach use case, which stores, checks and records them.
 
-use super::actor;
 use crate::api::{ApiError, ApiUser};
 use app::domain::evidence::{Evidence, Kind};
 use app::i18n::Lang;
@@ -71,9 +70,7 @@ fn upload_error(e: UploadError) -> ApiError {
         ),
         UploadError::Store(e) => {
             tracing::error!(error = %e, "evidence storage failed");
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "storage_unavailable",
+            ApiError::storage_unavailable(
                 "The evidence storage is not available right now; nothing was stored.",
             )
         }
@@ -147,7 +144,7 @@ pub(super) async fn upload(
     let Some(slot) = state.storage.upload_slot(user.0.user.id) else {
         return Err(too_many_uploads(app::i18n::request_lang(req.headers())));
     };
-    let actor = actor(&user);
+    let actor = user.actor();
     // The slot is held until the stored files are recorded or discarded, even if the
     // client has gone.
     tokio::spawn(async move {

@@ -383,13 +383,12 @@ pub async fn query_i64(pool: &PgPool, sql: &str) -> i64 {
 
 /// Moves a release to `phase` in the database, behind the API's back.
 pub async fn force_phase(pool: &PgPool, id: i64, phase: &str) {
-    sqlx::query(&format!(
-        "UPDATE releases SET phase = '{phase}' WHERE id = $1"
-    ))
-    .bind(id)
-    .execute(pool)
-    .await
-    .unwrap();
+    sqlx::query("UPDATE releases SET phase = $2 WHERE id = $1")
+        .bind(id)
+        .bind(phase)
+        .execute(pool)
+        .await
+        .unwrap();
 }
 
 /// Runs `sql` in one transaction with the audit log's append-only trigger switched off,
