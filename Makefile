@@ -31,8 +31,9 @@ tools:
 tools-browser:
 	@$(ROOT)/scripts/ensure-tools.sh --browser
 
+# The release bundle: wasm-opt -Oz, content-hashed names and .br/.gz files beside each.
 build-release: tools
-	cargo leptos build --release
+	cargo leptos build --release --precompress
 
 run: build-release
 	@url="$(DB_URL)"; [[ -n "$$url" ]] || exit 1; \

@@ -2,7 +2,8 @@
 # make bench: seeds a bench database and measures, with wrk at 16 connections, the release
 # page (SSR, signed in) and GET /api/v1/releases/{id} next to a minimal axum + sqlx handler
 # running one equivalent indexed query, and archive searches next to the same SQL run
-# directly, all in the same run. Prints tables; never part of make test.
+# directly, all in the same run; last, three signed-in pages in a throttled Chromium
+# (bench/browser.mjs). Prints tables; never part of make test.
 # Usage: bench/run.sh SHIPGATE_BIN BASELINE_BIN
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -16,6 +17,15 @@ if ! command -v wrk >/dev/null; then
   else echo "bench: wrk is needed: sudo apt-get install -y wrk" >&2; exit 1; fi
 fi
 command -v psql >/dev/null || { echo "bench: psql is needed: apt-get install -y postgresql-client" >&2; exit 1; }
+# The browser section drives Debian's Chromium (Playwright's own browser downloads are not
+# reachable here); without it that section is skipped, the rest still runs.
+chromium="${CHROMIUM_PATH:-/usr/bin/chromium}"
+if [[ ! -x "$chromium" && "$(id -u)" == 0 ]]; then
+  echo "bench: installing chromium for the browser section…" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; } \
+    || echo "bench: could not install chromium" >&2
+fi
 
 db=shipgate_bench
 base="$(echo "$DATABASE_URL" | sed -E 's#/[^/?]*(\?.*)?$##')"
@@ -41,9 +51,12 @@ base_pid=$!
 trap 'kill $app_pid $base_pid 2>/dev/null || true; rm -rf "$scratch"' EXIT
 for _ in $(seq 1 100); do answers "$app_port" && answers "$base_port" && break; sleep 0.2; done
 
-cookie="$(curl -s -D - -o /dev/null -H 'content-type: application/json' \
-  -d '{"email":"captain@bench.example","password":"bench password"}' \
-  "http://127.0.0.1:$app_port/api/v1/session" | sed -n 's/^[Ss]et-[Cc]ookie: \(shipgate_session=[^;]*\).*/\1/p')"
+sign_in() { # EMAIL -> "shipgate_session=…"
+  curl -s -D - -o /dev/null -H 'content-type: application/json' \
+    -d "{\"email\":\"$1\",\"password\":\"bench password\"}" \
+    "http://127.0.0.1:$app_port/api/v1/session" | sed -n 's/^[Ss]et-[Cc]ookie: \(shipgate_session=[^;]*\).*/\1/p'
+}
+cookie="$(sign_in captain@bench.example)"
 [[ -n "$cookie" ]] || { echo "bench: could not sign in" >&2; exit 1; }
 id=5000
 # Each target must answer 200 before it is measured.
@@ -200,3 +213,37 @@ printf "%-34s %10s %9s %9s %9s   %s\n" "baseline: idle server" "-" "$idle_cpu" "
 awk -v lag="$lag_p99" -v cpu="$busy_cpu" -v rss="$busy_rss" -v n="$probes_done" -v want="$expected" 'BEGIN {
   ok = (lag <= 500 && cpu <= 25 && rss <= 150 && n >= want * 0.95) ? "ok" : "MISSED";
   printf "%-34s %8.1f ms %9.1f %9.1f %9d   lag p99 <= 500 ms, CPU <= 25%%, RSS <= 150 MB (%d due)  %s\n", "probing", lag, cpu, rss, n, want, ok }'
+
+# The browser: the sign-off page (as the product owner), the release page with 40 checklist
+# items (as the release captain) and /status, in Chromium at a slow phone's network and CPU,
+# cold and warm; bytes on the wire and the time until the page works, beside the budgets and
+# bench/browser-baseline.json. BENCH_BROWSER_OUT=FILE also writes the figures as JSON (run
+# against an older build, that is the baseline file).
+echo
+if [[ ! -x "$chromium" ]]; then
+  echo "bench: browser section skipped: install chromium (apt-get install -y chromium)" >&2
+elif ! command -v node >/dev/null; then
+  echo "bench: browser section skipped: install Node.js (apt-get install -y nodejs npm)" >&2
+elif [[ ! -d "$root/end2end/node_modules/playwright-core" && ! -d "$root/end2end/node_modules/@playwright/test" ]]; then
+  echo "bench: browser section skipped: no Playwright in end2end/node_modules (make tools, or npm ci in end2end/)" >&2
+else
+  browser_id="$(psql -qtA "$url" -c "SELECT id FROM releases WHERE title = 'Browser bench: Go/No-Go, 40 checklist items'")"
+  [[ -n "$browser_id" ]] || { echo "bench: bench/seed.sql did not seed the browser section's release" >&2; exit 1; }
+  owner_cookie="$(sign_in owner@bench.example)"
+  [[ -n "$owner_cookie" ]] || { echo "bench: could not sign in as owner@bench.example" >&2; exit 1; }
+  # Back to the 20 environments of the status view: /status shows the page measured above,
+  # and the prober no longer loads the machine the browser runs on.
+  psql -q "$url" >/dev/null <<'SQL'
+DELETE FROM environments WHERE name ~ '^bench-[0-9]+$' AND substr(name, 7)::int > 20;
+SELECT pg_notify('shipgate_status', 'environments');
+SQL
+  sleep 5
+  # What was measured, for the JSON: the server serves the bundle in $PWD's target/site.
+  if desc="$(git rev-parse --short HEAD 2>/dev/null)"; then
+    git diff --quiet HEAD 2>/dev/null || desc="$desc with uncommitted changes"
+  else desc="(no git)"; fi
+  echo "bench: browser, throttled Chromium, 3 pages cold then warm…" >&2
+  CHROMIUM_PATH="$chromium" \
+    BENCH_BROWSER_SOURCE="${BENCH_BROWSER_SOURCE:-$(basename "$bin") release build, git $desc, bundle from ${LEPTOS_SITE_ROOT:-target/site} in $PWD}" \
+    node "$root/bench/browser.mjs" "$app_port" "$browser_id" "$cookie" "$owner_cookie"
+fi

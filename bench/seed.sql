@@ -69,6 +69,51 @@ FROM ended e,
                           WHEN e.id % 7 = 0 THEN 'BUG-' || e.id % 503 || ' Slow login on Android'
                           ELSE '' END AS issues) n;
 
+-- The browser section's release (bench/browser.mjs): in the Go/No-Go phase with exactly 40
+-- checklist items, owner@bench.example as product owner and captain@bench.example as
+-- release captain, no sign-off yet and the preconditions met, so both may sign GO; 100 audit
+-- rows like every release above. A release of its own, so the figures above stay as they
+-- were. run.sh finds it by its title.
+WITH r AS (
+    INSERT INTO releases (title, version, artifact_version, commit_sha, environment, window_start, window_end,
+                          phase, release_captain_id, product_owner_id, last_backup_at, last_restore_test_at,
+                          on_call, links)
+    VALUES ('Browser bench: Go/No-Go, 40 checklist items', '2.40.0', '2.40.0+build', 'b40b40b', 'prod',
+            now() + interval '2 hours', now() + interval '4 hours', 'go_no_go',
+            (SELECT id FROM users WHERE email = 'captain@bench.example'),
+            (SELECT id FROM users WHERE email = 'owner@bench.example'),
+            now() - interval '1 hour', now() - interval '3 days', 'oncall@bench.example',
+            '{"down_migration": "https://git.example/shipgate/merge_requests/40",
+              "runbook": "https://wiki.example/shipgate/runbook"}')
+    RETURNING id
+), items AS (
+    -- 24 release checklist, 8 staging gate and 8 go-live items; the first 32 settled (every
+    -- eighth not applicable, with its reason), the go-live ones open. Texts as long as the
+    -- shipped templates' (about 80 characters).
+    INSERT INTO checklist_items (release_id, kind, position, key, section_de, section_en, text_de, text_en,
+                                 evidence_required, state, reason)
+    SELECT r.id, k.kind, n, 'item_' || n, k.section_de, k.section_en,
+           (ARRAY['Smoke-Tests auf Staging für Login, Checkout und Push-Benachrichtigungen grün.',
+                  'Dashboards zeigen seit dem letzten Release keine neuen Fehler oder Latenzen.',
+                  'Datenbankmigration vor- und rückwärts auf einer Kopie der Produktionsdaten getestet.',
+                  'Feature-Flags dieses Releases wie geplant gesetzt und im Runbook dokumentiert.'])[1 + n % 4],
+           (ARRAY['Smoke tests on staging pass for login, checkout and push notifications.',
+                  'Dashboards show no new errors or latency regressions since the last release.',
+                  'Database migration tested forwards and backwards on a copy of production data.',
+                  'Feature flags for this release are set as planned and documented in the runbook.'])[1 + n % 4],
+           n > 32 AND n % 2 = 0,
+           CASE WHEN n > 32 THEN 'open' WHEN n % 8 = 0 THEN 'not_applicable' ELSE 'passed' END,
+           CASE WHEN n <= 32 AND n % 8 = 0 THEN 'Not part of this release.' ELSE '' END
+    FROM r, generate_series(1, 40) n,
+         LATERAL (SELECT CASE WHEN n <= 24 THEN 'release_checklist' WHEN n <= 32 THEN 'staging_gate' ELSE 'go_live' END AS kind,
+                         CASE WHEN n <= 24 THEN 'Release-Checkliste' WHEN n <= 32 THEN 'Staging-Gate' ELSE 'Go-Live' END AS section_de,
+                         CASE WHEN n <= 24 THEN 'Release checklist' WHEN n <= 32 THEN 'Staging gate' ELSE 'Go-live' END AS section_en) k
+)
+INSERT INTO audit_log (at, actor_id, actor, action, release_id, old_value, new_value, prev_hash, hash)
+SELECT now() - (101 - g) * interval '1 minute', NULL, 'bench', 'checklist.item', r.id,
+       '{"state":"open"}'::jsonb, '{"state":"passed"}'::jsonb, md5('browser-' || (g - 1)), md5('browser-' || g)
+FROM r, generate_series(1, 100) g;
+
 -- Merges the search index's pending list (fast inserts go there first), as autovacuum would
 -- soon after a bulk load; searches would otherwise scan it linearly.
 VACUUM archive_entries;

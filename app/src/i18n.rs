@@ -5,11 +5,14 @@ use crate::domain::account::Role;
 use crate::domain::evidence::AttachedTo;
 use crate::domain::golive::{step_label_key, PlannedStep, StepKind};
 use crate::domain::monitoring::{Component, HealthState, Rule};
-use crate::domain::release::{Blocker, Decision, ItemState, Phase, Severity, SignerRole};
+use crate::domain::release::{Blocker, Decision, ItemState, Phase, Severity, SignerRole, Strategy};
 use crate::domain::templates::ChecklistKind;
 use crate::domain::time::berlin_display;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
+
+mod audit;
+pub use audit::audit_action_label;
 
 pub const LANG_COOKIE: &str = "shipgate_lang";
 
@@ -165,6 +168,52 @@ impl Label for SignerRole {
     }
 }
 
+/// A role named by its code (`product_owner`, as blockers and audit rows carry it); a
+/// code this version does not know reads as it is.
+pub fn role_label(code: &str, lang: Lang) -> Cow<'static, str> {
+    match code.parse::<Role>() {
+        Ok(role) => role.label(lang),
+        Err(_) => code.to_string().into(),
+    }
+}
+
+/// A go-live strategy's name, the same in both languages.
+impl Label for Strategy {
+    fn label(&self, _lang: Lang) -> Cow<'static, str> {
+        match self {
+            Strategy::BlueGreen => "Blue/Green",
+            Strategy::Canary => "Canary",
+        }
+        .into()
+    }
+}
+
+/// A release's go-live plan: `Blue/Green`, or the canary stages and the stability hold.
+pub fn plan_label(strategy: Strategy, stages: &[i32], hold_minutes: i32, lang: Lang) -> String {
+    match strategy {
+        Strategy::BlueGreen => strategy.label(lang).into_owned(),
+        Strategy::Canary => format!(
+            "{} {} ({hold_minutes} {})",
+            strategy.label(lang),
+            stages
+                .iter()
+                .map(|s| format!("{s} %"))
+                .collect::<Vec<_>>()
+                .join(" → "),
+            lang.pick("min stability hold", "Min. Stabilitätsphase")
+        ),
+    }
+}
+
+/// What an environment was to a release (`target`, `staging`), as the dossier records it.
+pub fn environment_role_label(role: &str, lang: Lang) -> Cow<'static, str> {
+    match role {
+        "target" => lang.pick("target", "Ziel").into(),
+        "staging" => "Staging".into(),
+        other => other.to_string().into(),
+    }
+}
+
 /// A signer's role as the sealed dossier names it: the procedure's title, the same in
 /// both languages.
 pub fn signer_title(role: SignerRole) -> &'static str {
@@ -315,6 +364,16 @@ fn step_label(lang: Lang, key: &str) -> Cow<'static, str> {
     .into()
 }
 
+/// A checklist item's text in the reader's language (a blocker from before German texts
+/// were carried has only the English one).
+fn item_text<'a>(lang: Lang, en: &'a str, de: &'a str) -> &'a str {
+    if de.is_empty() {
+        en
+    } else {
+        lang.pick(en, de)
+    }
+}
+
 /// Why a gate is closed, in words.
 impl Label for Blocker {
     fn label(&self, lang: Lang) -> Cow<'static, str> {
@@ -324,12 +383,11 @@ impl Label for Blocker {
                 lang.pick("Not possible in phase", "Nicht möglich in Phase"),
                 phase.label(lang)
             ),
-            Blocker::ItemNotSettled { text, .. } => {
-                format!(
-                    "{}: {text}",
-                    lang.pick("Checklist item open", "Checklistenpunkt offen")
-                )
-            }
+            Blocker::ItemNotSettled { text, text_de, .. } => format!(
+                "{}: {}",
+                lang.pick("Checklist item open", "Checklistenpunkt offen"),
+                item_text(lang, text, text_de)
+            ),
             Blocker::KnownIssueOpen { key, severity } => format!(
                 "{} {} ({})",
                 lang.pick("Open known issue", "Offenes bekanntes Problem"),
@@ -337,8 +395,9 @@ impl Label for Blocker {
                 severity.label(lang)
             ),
             Blocker::MissingAssignment { role } => format!(
-                "{}: {role}",
-                lang.pick("Nobody assigned", "Niemand zugeordnet")
+                "{}: {}",
+                lang.pick("Nobody assigned", "Niemand zugeordnet"),
+                role_label(role, lang)
             ),
             Blocker::WindowMissing => lang
                 .pick("No go-live window", "Kein Go-Live-Fenster")
@@ -365,17 +424,21 @@ impl Label for Blocker {
                 .pick("No on-call person named", "Keine On-Call-Person benannt")
                 .into(),
             Blocker::SignOffMissing { role } => format!(
-                "{}: {role}",
-                lang.pick("Sign-off missing", "Freigabe fehlt")
+                "{}: {}",
+                lang.pick("Sign-off missing", "Freigabe fehlt"),
+                role_label(role, lang)
             ),
             Blocker::SignOffStale { role } => format!(
-                "{}: {role}",
+                "{}: {}",
                 lang.pick(
                     "Sign-off stale, sign again",
                     "Freigabe veraltet, bitte neu freigeben"
-                )
+                ),
+                role_label(role, lang)
             ),
-            Blocker::NoGo { role } => format!("No-go: {role}"),
+            Blocker::NoGo { role } => {
+                format!("{}: {}", Phase::NoGo.label(lang), role_label(role, lang))
+            }
             Blocker::OutsideWindow { start, end } => format!(
                 "{} ({} – {}); {}",
                 lang.pick(
@@ -422,8 +485,11 @@ impl Label for Blocker {
                     .into(),
             },
             Blocker::TargetNotHealthy { environment, state } => format!(
-                "{environment} {} ({state})",
-                lang.pick("is not healthy", "ist nicht gesund")
+                "{environment} {} ({})",
+                lang.pick("is not healthy", "ist nicht gesund"),
+                HealthState::parse(state)
+                    .map(|s| s.label(lang))
+                    .unwrap_or_else(|| state.clone().into())
             ),
             Blocker::TargetOpenP1 { environment } => format!(
                 "{} {environment}",
@@ -441,9 +507,10 @@ impl Label for Blocker {
                 lang.pick("Stability hold until", "Stabilitätsphase bis"),
                 berlin_display(until)
             ),
-            Blocker::PostReleaseOpen { text, .. } => format!(
-                "{}: {text}",
-                lang.pick("Documentation missing", "Dokumentation fehlt")
+            Blocker::PostReleaseOpen { text, text_de, .. } => format!(
+                "{}: {}",
+                lang.pick("Documentation missing", "Dokumentation fehlt"),
+                item_text(lang, text, text_de)
             ),
             Blocker::ReasonRequired => lang
                 .pick("A reason is required", "Ein Grund ist erforderlich")
@@ -507,6 +574,39 @@ mod tests {
         assert_eq!(
             Blocker::WrongPhase { phase: Phase::Done }.label(Lang::De),
             "Nicht möglich in Phase Abgeschlossen"
+        );
+    }
+
+    #[test]
+    fn blockers_name_items_and_roles_in_the_readers_language() {
+        let open = Blocker::ItemNotSettled {
+            key: "staging_smoke".into(),
+            text: "Smoke tests on staging".into(),
+            text_de: "Smoke-Tests auf Staging".into(),
+            state: ItemState::Open,
+        };
+        assert_eq!(
+            open.label(Lang::De),
+            "Checklistenpunkt offen: Smoke-Tests auf Staging"
+        );
+        assert_eq!(
+            open.label(Lang::En),
+            "Checklist item open: Smoke tests on staging"
+        );
+        let missing = Blocker::SignOffMissing {
+            role: "product_owner".into(),
+        };
+        assert_eq!(missing.label(Lang::En), "Sign-off missing: Product owner");
+        assert_eq!(missing.label(Lang::De), "Freigabe fehlt: Product Owner");
+        assert_eq!(role_label("someone_else", Lang::De), "someone_else");
+    }
+
+    #[test]
+    fn strategies_and_plans_read_as_words() {
+        assert_eq!(Strategy::BlueGreen.label(Lang::De), "Blue/Green");
+        assert_eq!(
+            plan_label(Strategy::Canary, &[10, 50, 100], 30, Lang::De),
+            "Canary 10 % → 50 % → 100 % (30 Min. Stabilitätsphase)"
         );
     }
 

@@ -18,18 +18,13 @@ pub mod state;
 pub use ui::shell;
 pub use ui::App;
 
+/// The browser entry: pages are rendered on the server; only the islands (`#[island]`
+/// components: the form enhancer, uploads, countdowns, the live status, the lightbox) are
+/// hydrated, each from its own serialized props. The enhancer, last in the page, marks the
+/// document `data-hydrated` once every island before it is interactive.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
-    use leptos::prelude::*;
     console_error_panic_hook::set_once();
-    let boot = ui::Boot::from_document();
-    leptos::mount::hydrate_body(move || {
-        provide_context(boot);
-        view! { <App/> }
-    });
-    // Lets browser tests (and curious operators) see that the page is interactive.
-    if let Some(root) = document().document_element() {
-        let _ = root.set_attribute("data-hydrated", "true");
-    }
+    leptos::mount::hydrate_islands();
 }

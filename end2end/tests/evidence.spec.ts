@@ -1,5 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
-import { hydrated, signIn } from './helpers';
+import { hydrated, setItem, signIn } from './helpers';
 
 // Runs after accounts.spec.ts on the same instance: the release captain exists.
 test.describe.configure({ mode: 'serial' });
@@ -38,7 +38,9 @@ test('a PNG dropped on a checklist item shows as a thumbnail and opens in a ligh
   await zone.dispatchEvent('dragover', { dataTransfer: dt });
   await zone.dispatchEvent('drop', { dataTransfer: dt });
 
-  await expect(item.locator('.uploads li[data-done="true"] progress')).toHaveCount(1);
+  // When the file has landed the page loads again and shows it in the gallery.
+  await expect(item.locator('.gallery li[data-evidence]')).toHaveCount(1);
+  await hydrated(page);
   const thumb = item.locator('.gallery img');
   await expect(thumb).toBeVisible();
   await thumb.scrollIntoViewIfNeeded(); // thumbnails load lazily
@@ -52,9 +54,7 @@ test('a PNG dropped on a checklist item shows as a thumbnail and opens in a ligh
   await expect(box).toHaveCount(0);
 
   // The item requires evidence: with the file attached it can pass.
-  await item.locator('select[name="state"]').selectOption('passed');
-  await item.getByRole('button', { name: 'Save' }).click();
-  await expect(page.locator('li[data-key="staging_smoke_tests"]')).toHaveAttribute('data-state', 'passed');
+  await setItem(page, 'staging_smoke_tests', 'passed');
 });
 
 test('a log opens in the viewer, searches with highlights and jumps to errors', async ({ page }) => {

@@ -38,11 +38,20 @@ export function berlinLocal(hours: number): string {
   return parts.replace(' ', 'T');
 }
 
-/** Sets a checklist item on the release page (with an evidence link) and waits for it. */
-export async function setItem(page: Page, key: string, state: string, link?: string) {
+/**
+ * Sets a checklist item on the release page (with an evidence link and a note, if given)
+ * and waits for it. The item's form is folded away in its `details.item-edit`: opened
+ * first, unless it is open already.
+ */
+export async function setItem(page: Page, key: string, state: string, link?: string, note?: string) {
   const item = page.locator(`li[data-key="${key}"]`);
+  const edit = item.locator('details.item-edit');
+  if (!(await edit.evaluate((d) => (d as HTMLDetailsElement).open))) {
+    await edit.locator('summary').click();
+  }
   await item.locator('select[name="state"]').selectOption(state);
   if (link) await item.locator('input[name="link"]').fill(link);
+  if (note !== undefined) await item.locator('input[name="note"]').fill(note);
   await item.getByRole('button', { name: 'Save' }).click();
   await expect(page.locator(`li[data-key="${key}"]`)).toHaveAttribute('data-state', state);
 }

@@ -100,8 +100,7 @@ test('product owner (on a phone) and release captain sign GO and the release goe
   await expect(rc.page.locator('li[data-role="release_captain"]')).toContainText('GO');
 
   // An edit after signing makes both sign-offs stale.
-  await rc.page.locator('li[data-key="smoke_app_start"] input[name="note"]').fill('retested on iOS 18');
-  await setItem(rc.page, 'smoke_app_start', 'passed', 'https://evidence.example/smoke');
+  await setItem(rc.page, 'smoke_app_start', 'passed', 'https://evidence.example/smoke', 'retested on iOS 18');
   await expect(rc.page.locator('li[data-key="smoke_app_start"]')).toContainText('retested on iOS 18');
   await expect(rc.page.getByTestId('stale')).toHaveCount(2);
   await po.page.reload();

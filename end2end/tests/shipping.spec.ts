@@ -96,10 +96,9 @@ test('the whole release: staging gate with evidence, both sign-offs, canary with
   await smoke.locator('input[type="file"]').setInputFiles({
     name: 'smoke.log', mimeType: 'text/plain', buffer: Buffer.from('INFO all smoke tests green\n'),
   });
-  await expect(smoke.locator('.uploads li[data-done="true"]')).toHaveCount(1);
-  // The page reloads with the file listed under its item before the item is set.
+  // When the file has landed the page loads again, with the file listed under its item.
   await expect(smoke.locator('li[data-evidence]')).toHaveCount(1);
-  await page.waitForLoadState('networkidle');
+  await hydrated(page);
   await setItem(page, 'staging_smoke_tests', 'passed');
   for (const key of ['staging_deploy', 'staging_health', 'staging_known_issues']) {
     await setItem(page, key, 'passed', `https://evidence.example/${key}`);
@@ -206,6 +205,10 @@ test('a rollback from the go-live, by the product owner', async ({ page, browser
   await expect(rb).toContainText('https://wiki.example/rollback');
   await rb.getByLabel('Status page updated').check();
   await rb.getByLabel('Reason for the rollback').fill('Login errors after the switch to Green');
+  // Without the confirmation the browser does not send the rollback.
+  await rb.getByRole('button', { name: 'Roll back' }).click();
+  await expect(po.page.getByTestId('phase')).toHaveText('Go-live');
+  await rb.getByTestId('confirm-rollback').check();
   await rb.getByRole('button', { name: 'Roll back' }).click();
   await expect(po.page.getByTestId('phase')).toHaveText('Rolled back');
   await po.page.getByTestId('dossier-link').click();

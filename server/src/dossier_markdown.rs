@@ -5,9 +5,10 @@
 
 use app::domain::dossier::{DossierItem, SealedDossier};
 use app::domain::evidence::Evidence;
-use app::domain::release::{Decision, Phase, SignerRole, Strategy};
+use app::domain::golive::PlannedStep;
+use app::domain::release::Phase;
 use app::domain::time::berlin_display;
-use app::i18n::{Label, Lang};
+use app::i18n::{environment_role_label, plan_label, signer_title, Label, Lang};
 use chrono::{DateTime, Utc};
 use std::fmt::Write;
 
@@ -54,20 +55,26 @@ fn when(t: &DateTime<Utc>) -> String {
     berlin_display(t)
 }
 
-/// One line per piece of evidence: name, size, where it is attached, hash, when, and
-/// why it was retracted. Names, keys and reasons are user text, quoted inert.
-fn evidence_md(out: &mut String, lang: Lang, evidence: &[Evidence]) {
+/// One line per piece of evidence: name, size, where it is attached (the item's text,
+/// else the section's name), hash, when, and why it was retracted. Names, keys and
+/// reasons are user text, quoted inert.
+fn evidence_md(
+    out: &mut String,
+    lang: Lang,
+    evidence: &[Evidence],
+    item_text: impl Fn(&str) -> Option<String>,
+) {
     for e in evidence {
-        let to = e
-            .item_key
-            .as_deref()
-            .unwrap_or_else(|| e.attached_to.as_str());
+        let to = match e.item_key.as_deref() {
+            Some(key) => item_text(key).unwrap_or_else(|| key.to_string()),
+            None => e.attached_to.label(lang).into_owned(),
+        };
         let _ = write!(
             out,
             "- {} ({} B, {}) sha256 `{}` — {}",
             md(&e.filename),
             e.size,
-            md(to),
+            md(&to),
             e.sha256,
             when(&e.uploaded_at)
         );
@@ -134,17 +141,16 @@ pub fn markdown(sealed: &SealedDossier, lang: Lang) -> String {
         md(&r.version),
         lang.pick("Release dossier", "Release-Dossier")
     );
-    let outcome = match d.outcome {
-        Phase::Done => lang.pick("released (done)", "freigegeben und live (done)"),
-        Phase::NoGo => lang.pick(
-            "stopped at Go/No-Go (no_go)",
-            "beim Go/No-Go gestoppt (no_go)",
-        ),
-        Phase::RolledBack => lang.pick("rolled back", "zurückgerollt (rolled_back)"),
-        _ => d.outcome.as_str(),
+    let outcome: std::borrow::Cow<'static, str> = match d.outcome {
+        Phase::Done => lang.pick("released", "freigegeben und live").into(),
+        Phase::NoGo => lang
+            .pick("stopped at Go/No-Go", "beim Go/No-Go gestoppt")
+            .into(),
+        Phase::RolledBack => lang.pick("rolled back", "zurückgerollt").into(),
+        other => other.label(lang),
     };
     for (k, v) in [
-        (lang.pick("Outcome", "Ergebnis"), outcome.to_string()),
+        (lang.pick("Outcome", "Ergebnis"), outcome.into_owned()),
         (
             lang.pick("Environment", "Umgebung"),
             format!(
@@ -167,18 +173,7 @@ pub fn markdown(sealed: &SealedDossier, lang: Lang) -> String {
         ),
         (
             lang.pick("Strategy", "Strategie"),
-            match r.strategy {
-                Strategy::BlueGreen => "Blue/Green".to_string(),
-                Strategy::Canary => format!(
-                    "Canary {} ({} min hold)",
-                    r.canary_stages
-                        .iter()
-                        .map(|s| format!("{s} %"))
-                        .collect::<Vec<_>>()
-                        .join(" → "),
-                    r.canary_hold_minutes
-                ),
-            },
+            plan_label(r.strategy, &r.canary_stages, r.canary_hold_minutes, lang),
         ),
         (
             "Release Captain",
@@ -262,14 +257,8 @@ pub fn markdown(sealed: &SealedDossier, lang: Lang) -> String {
         lang.pick("Go-live decision (T-1h)", "Go-Live-Entscheid (T-1h)")
     );
     for s in &g.sign_offs {
-        let role = match s.role {
-            SignerRole::ProductOwner => "Product Owner",
-            SignerRole::ReleaseCaptain => "Release Captain",
-        };
-        let decision = match s.decision {
-            Decision::Go => "GO",
-            Decision::NoGo => "NO-GO",
-        };
+        let role = signer_title(s.role);
+        let decision = s.decision.label(lang);
         let _ = write!(
             out,
             "- {role}: **{decision}** — {} ({})",
@@ -339,7 +328,7 @@ pub fn markdown(sealed: &SealedDossier, lang: Lang) -> String {
                 out,
                 "- {} ({}): {}",
                 md(&m.environment),
-                m.role,
+                environment_role_label(&m.role, lang),
                 lang.pick("not probed", "nicht überwacht")
             );
             continue;
@@ -348,7 +337,7 @@ pub fn markdown(sealed: &SealedDossier, lang: Lang) -> String {
             out,
             "- {} ({}): {} {}, {} {}",
             md(&m.environment),
-            m.role,
+            environment_role_label(&m.role, lang),
             m.open_alerts.len(),
             lang.pick("open alerts", "offene Alerts"),
             m.recent_results.len(),
@@ -369,11 +358,12 @@ pub fn markdown(sealed: &SealedDossier, lang: Lang) -> String {
         let _ = writeln!(out, "- {}", lang.pick("not started", "nicht begonnen"));
     }
     for s in &d.go_live {
-        let step = match s.stage_pct {
-            Some(p) => format!("{} {p} %", s.kind.as_str()),
-            None => s.kind.as_str().to_string(),
-        };
-        let _ = write!(out, "- {} — `{step}` — {}", when(&s.at), md(&s.actor));
+        let step = PlannedStep {
+            kind: s.kind,
+            stage_pct: s.stage_pct,
+        }
+        .label(lang);
+        let _ = write!(out, "- {} — **{step}** — {}", when(&s.at), md(&s.actor));
         if !s.note.is_empty() {
             let _ = write!(out, " — {}", md(&s.note));
         }
@@ -437,7 +427,13 @@ pub fn markdown(sealed: &SealedDossier, lang: Lang) -> String {
     if d.evidence.is_empty() {
         let _ = writeln!(out, "- {}", lang.pick("none", "keine"));
     }
-    evidence_md(&mut out, lang, &d.evidence);
+    let item_text = |key: &str| {
+        d.item(key).map(|i| {
+            lang.pick(i.text_en.as_str(), i.text_de.as_str())
+                .to_string()
+        })
+    };
+    evidence_md(&mut out, lang, &d.evidence, item_text);
     let _ = writeln!(
         out,
         "\n---\n{} sha256 `{}` · {} `{}` · {} {}",
@@ -491,7 +487,7 @@ mod tests {
             retract_reason: Some(hostile.into()),
         };
         let mut out = String::new();
-        evidence_md(&mut out, Lang::En, &[e]);
+        evidence_md(&mut out, Lang::En, &[e], |_| None);
         assert_eq!(out.lines().count(), 1, "{out}");
         assert!(!out.contains('<') && out.contains("&lt;img"), "{out}");
         assert!(!out.contains("\n#") && out.contains("\\#"), "{out}");

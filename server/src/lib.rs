@@ -1,6 +1,7 @@
 //! The `shipgate` server: configuration, start-up, REST API, plain-form endpoints, CLI.
 
 pub mod api;
+pub mod caching;
 pub mod cli;
 pub mod config;
 pub mod demo;

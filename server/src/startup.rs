@@ -19,6 +19,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
+use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_sessions::cookie::SameSite;
@@ -39,14 +40,22 @@ pub fn pool(database_url: &str) -> anyhow::Result<PgPool> {
         .context("DATABASE_URL is not a valid Postgres URL")
 }
 
+/// Where the browser bundle is. Release builds (cargo-leptos `hash-files`) put content
+/// hashes into the bundle's names and list them in `hash.txt` beside the binary; when that
+/// file is there the pages name the hashed files, which are then cached for a year.
 pub fn leptos_options(settings: &Settings) -> LeptosOptions {
+    let hashed = app::ui::bundle_hash("wasm", HASH_FILE).is_some();
     LeptosOptions::builder()
         .output_name("shipgate")
         .site_root(settings.site_root.as_str())
         .site_pkg_dir("pkg")
         .site_addr(settings.site_addr)
+        .hash_files(hashed)
+        .hash_file(std::sync::Arc::from(HASH_FILE))
         .build()
 }
+
+const HASH_FILE: &str = "hash.txt";
 
 pub fn state(settings: &Settings, pool: PgPool) -> anyhow::Result<AppState> {
     let storage = Storage::from_settings(&settings.storage, settings.evidence_max_bytes)
@@ -112,6 +121,16 @@ pub fn router(state: AppState, public_base_url: String) -> Router {
             crate::security::Https(state.auth.secure_cookies),
             crate::security::security_headers,
         ))
+        .layer(from_fn_with_state(
+            crate::caching::Bundle {
+                hashed: state.leptos_options.hash_files,
+            },
+            crate::caching::cache_control,
+        ))
+        // Brotli or gzip, as the browser asks; not for images, already compressed files
+        // (the bundle's precompressed .br/.gz) or the status stream (event streams are
+        // sent as they come).
+        .layer(CompressionLayer::new())
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request| {

@@ -96,6 +96,18 @@ pub struct Dossier {
     pub evidence: Vec<Evidence>,
 }
 
+impl Dossier {
+    /// The checklist item `key`, whichever of the release's checklists holds it.
+    pub fn item(&self, key: &str) -> Option<&DossierItem> {
+        self.release_checklist
+            .iter()
+            .chain(&self.staging_gate.items)
+            .chain(&self.go_no_go.items)
+            .chain(&self.post_release)
+            .find(|i| i.key == key)
+    }
+}
+
 /// A dossier as exported: the document and the sha256 over its canonical JSON.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SealedDossier {

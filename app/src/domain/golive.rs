@@ -440,7 +440,9 @@ pub fn step_label_key(p: PlannedStep) -> String {
 pub struct DocItem<'a> {
     pub kind: ChecklistKind,
     pub key: &'a str,
+    /// English and German, as the blocker naming it carries them.
     pub text: &'a str,
+    pub text_de: &'a str,
     pub state: ItemState,
 }
 
@@ -462,6 +464,7 @@ pub fn complete_blockers(progress: &Progress, items: &[DocItem<'_>]) -> Vec<Bloc
             .map(|i| Blocker::PostReleaseOpen {
                 key: i.key.to_string(),
                 text: i.text.to_string(),
+                text_de: i.text_de.to_string(),
             }),
     );
     out

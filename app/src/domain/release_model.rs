@@ -255,4 +255,7 @@ pub struct ReleaseDetails {
     pub rollback_suggested: bool,
     /// The go-live as recorded and what comes next; from the go-live on.
     pub going_live: Option<super::golive::GoLiveOverview>,
+    /// The hash of what a sign-off given now approves
+    /// ([`super::release::content::signed_content`]).
+    pub content_hash: String,
 }

@@ -7,8 +7,12 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use super::ssr;
 
+/// A search with no filters at all is sent as an empty body (the URL encoding leaves out
+/// absent fields), so the whole query defaults rather than being refused.
 #[server]
-pub async fn search_archive(query: ArchiveQuery) -> Result<ArchivePage, Refusal> {
+pub async fn search_archive(
+    #[server(default)] query: ArchiveQuery,
+) -> Result<ArchivePage, Refusal> {
     ssr::current_user()?;
     Ok(crate::services::archive::search(&ssr::state().pool, &query).await?)
 }

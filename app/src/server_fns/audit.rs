@@ -9,14 +9,14 @@ use super::ssr;
 
 /// A page of the whole audit trail for the admin page: rows newest first, and the cursor for
 /// the next, older page. The filters arrive as the page's query string has them; the service
-/// reads them exactly as it reads the API's.
+/// reads them exactly as it reads the API's; a filter left out counts as empty.
 #[server]
 pub async fn audit_trail(
-    actor: String,
-    action: String,
-    since: String,
-    until: String,
-    before: String,
+    #[server(default)] actor: String,
+    #[server(default)] action: String,
+    #[server(default)] since: String,
+    #[server(default)] until: String,
+    #[server(default)] before: String,
 ) -> Result<(Vec<AuditRow>, Option<i64>), Refusal> {
     use crate::services::audit::{trail, TrailQuery};
     let me = ssr::actor()?;

@@ -108,8 +108,18 @@ impl Refusal {
     /// Answers the request with this refusal's status (never 500 for a refusal), as the
     /// REST API answers it, and logs it: failures at error (with `detail`, which may be
     /// internal), refusals at debug only, since they are the user's business.
+    ///
+    /// A form the browser posted itself (no JavaScript: it accepts HTML) is answered with
+    /// the redirect back to its page that carries the refusal, so the status stays a 302.
     pub fn answer(&self, detail: &dyn std::fmt::Display) {
-        if let Some(resp) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        let plain_form = leptos::prelude::use_context::<http::request::Parts>().is_some_and(|p| {
+            p.headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"))
+        });
+        let resp = leptos::prelude::use_context::<leptos_axum::ResponseOptions>();
+        if let (false, Some(resp)) = (plain_form, resp) {
             if let Ok(status) = http::StatusCode::from_u16(self.status) {
                 resp.set_status(status);
             }

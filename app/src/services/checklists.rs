@@ -43,8 +43,14 @@ fn item_refusal(r: ItemRefusal) -> ServiceError {
             en: "This item needs evidence (a link or an attached file) before it can pass.",
             de: "Dieser Punkt braucht einen Nachweis (Link oder angehängte Datei), bevor er bestanden sein kann.",
         },
-        ItemRefusal::OnlyCaptainOrOwnerAcceptRisk
-        | ItemRefusal::OnlyCaptainOrOwnerNotApplicable => ServiceError::Forbidden,
+        ItemRefusal::OnlyCaptainOrOwnerAcceptRisk => ServiceError::OnlyFor {
+            en: "Only the release's captain or product owner may accept a risk.",
+            de: "Keine Berechtigung: Nur der Release Captain oder der Product Owner dieses Releases darf ein Risiko akzeptieren.",
+        },
+        ItemRefusal::OnlyCaptainOrOwnerNotApplicable => ServiceError::OnlyFor {
+            en: "Only the release's captain or product owner may mark an item that needs proof as not applicable.",
+            de: "Keine Berechtigung: Nur der Release Captain oder der Product Owner dieses Releases darf einen Punkt, der einen Nachweis braucht, als „nicht anwendbar“ markieren.",
+        },
         ItemRefusal::ReleaseClosed => ServiceError::Conflict {
             en: "This release has ended and can no longer be changed.",
             de: "Dieses Release ist abgeschlossen und kann nicht mehr geändert werden.",
@@ -310,7 +316,10 @@ pub async fn settle_known_issue(
         }
         Some(reason) => {
             if !is_captain_or_owner(actor, &r) {
-                return Err(ServiceError::Forbidden);
+                return Err(ServiceError::OnlyFor {
+                    en: "Only the release's captain or product owner may accept a known issue.",
+                    de: "Keine Berechtigung: Nur der Release Captain oder der Product Owner dieses Releases darf ein bekanntes Problem akzeptieren.",
+                });
             }
             let by = actor.user_id();
             sqlx::query!(

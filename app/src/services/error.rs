@@ -16,6 +16,10 @@ pub enum ServiceError {
     Conflict { en: &'static str, de: &'static str },
     #[error("forbidden")]
     Forbidden,
+    /// Forbidden, in words that say who may do it ("Only the release's captain or product
+    /// owner may …"); answered as [`ServiceError::Forbidden`] is.
+    #[error("{en}")]
+    OnlyFor { en: &'static str, de: &'static str },
     /// Only a person at a signed-in browser may do this (password, new tokens), never an
     /// API token: a stolen token must not lock its owner out or mint itself successors.
     #[error("a browser session is required")]
@@ -41,7 +45,7 @@ impl ServiceError {
             ServiceError::Invalid { .. } => "validation_failed",
             ServiceError::NotFound => "not_found",
             ServiceError::Conflict { .. } => "conflict",
-            ServiceError::Forbidden => "forbidden",
+            ServiceError::Forbidden | ServiceError::OnlyFor { .. } => "forbidden",
             ServiceError::SessionRequired => "session_required",
             ServiceError::InvalidCredentials => "invalid_credentials",
             ServiceError::Throttled { .. } => "too_many_requests",
@@ -53,7 +57,9 @@ impl ServiceError {
     /// The message a person may see, in their language. Never internal detail.
     pub fn user_message(&self, lang: Lang) -> String {
         match self {
-            ServiceError::Invalid { en, de, .. } | ServiceError::Conflict { en, de } => {
+            ServiceError::Invalid { en, de, .. }
+            | ServiceError::Conflict { en, de }
+            | ServiceError::OnlyFor { en, de } => {
                 lang.pick(en, de).to_string()
             }
             ServiceError::NotFound => lang.pick("Not found.", "Nicht gefunden.").into(),
@@ -102,7 +108,9 @@ impl ServiceError {
             ServiceError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ServiceError::NotFound => StatusCode::NOT_FOUND,
             ServiceError::Conflict { .. } => StatusCode::CONFLICT,
-            ServiceError::Forbidden | ServiceError::SessionRequired => StatusCode::FORBIDDEN,
+            ServiceError::Forbidden
+            | ServiceError::OnlyFor { .. }
+            | ServiceError::SessionRequired => StatusCode::FORBIDDEN,
             ServiceError::InvalidCredentials => StatusCode::UNAUTHORIZED,
             ServiceError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             ServiceError::Db(e) if db_unreachable(e) => StatusCode::SERVICE_UNAVAILABLE,

@@ -49,6 +49,7 @@ fn doc_items(checklist: &[ChecklistItem]) -> Vec<DocItem<'_>> {
             kind: i.kind,
             key: &i.key,
             text: &i.text_en,
+            text_de: &i.text_de,
             state: i.state,
         })
         .collect()

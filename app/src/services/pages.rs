@@ -68,5 +68,6 @@ pub async fn release_details(
         known_issues: snap.known_issues.clone(),
         evidence: snap.evidence.clone(),
         rollback_suggested: rollback_suggested(snap.release.phase, view.rollback.is_some()),
+        content_hash: hash.to_string(),
     })
 }

@@ -22,7 +22,10 @@ fn refusal(r: SignRefusal) -> ServiceError {
             en: "The release is not waiting for the Go/No-Go decision.",
             de: "Das Release wartet nicht auf den Go/No-Go-Entscheid.",
         },
-        SignRefusal::MissingRole | SignRefusal::NotAssigned => ServiceError::Forbidden,
+        SignRefusal::MissingRole | SignRefusal::NotAssigned => ServiceError::OnlyFor {
+            en: "Only the product owner and the release captain assigned to this release sign its Go/No-Go.",
+            de: "Keine Berechtigung: Nur der diesem Release zugeordnete Product Owner und Release Captain geben das Go/No-Go frei.",
+        },
         SignRefusal::SamePersonTwice => ServiceError::Conflict {
             en: "Product owner and release captain must be two different people.",
             de: "Product Owner und Release Captain müssen zwei verschiedene Personen sein.",

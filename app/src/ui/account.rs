@@ -1,7 +1,9 @@
 //! The signed-in person's own account: password and personal API tokens.
 
-use super::{short_time, use_lang, use_user};
+use super::{use_lang, use_user};
 use crate::domain::account::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
+use crate::domain::time::berlin_display;
+use crate::i18n::Label;
 use crate::server_fns::accounts::ChangePassword;
 use crate::server_fns::tokens::{list_tokens, IssueToken, RevokeToken};
 use leptos::prelude::*;
@@ -56,7 +58,7 @@ pub fn AccountPage() -> impl IntoView {
         <section class="card">
             <h1>{lang.pick("Your account", "Ihr Konto")}</h1>
             {user.map(|u| {
-                let roles = u.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
+                let roles = u.roles.iter().map(|r| r.label(lang)).collect::<Vec<_>>().join(", ");
                 view! {
                     <dl class="facts">
                         <dt>{lang.pick("Email", "E-Mail")}</dt><dd>{u.email.clone()}</dd>
@@ -70,7 +72,8 @@ pub fn AccountPage() -> impl IntoView {
         <section class="card">
             <h2>{lang.pick("Change password", "Passwort ändern")}</h2>
             {change_result}
-            <ActionForm action=change attr:class="stack">
+            <ActionForm action=change attr:class="stack"
+                attr:data-ok=lang.pick("Password changed. Your other sessions have been signed out.", "Passwort geändert. Ihre anderen Sitzungen wurden abgemeldet.")>
                 <label>
                     {lang.pick("Current password", "Aktuelles Passwort")}
                     <input type="password" name="current_password" autocomplete="current-password" required/>
@@ -98,7 +101,10 @@ pub fn AccountPage() -> impl IntoView {
                 )}
             </p>
             {issued}
-            <ActionForm action=issue attr:class="row">
+            // Stays on the page: the secret is shown once and never stored in the browser.
+            <ActionForm action=issue attr:class="row" attr:data-stay=""
+                attr:data-ok=lang.pick("Copy the token now; it will not be shown again:", "Token jetzt kopieren; es wird nicht noch einmal angezeigt:")
+                attr:data-ok-secret="secret">
                 <label>
                     {lang.pick("Token name", "Name des Tokens")}
                     <input type="text" name="name" required maxlength="100"
@@ -137,8 +143,8 @@ pub fn AccountPage() -> impl IntoView {
                                             <tr>
                                                 <td>{t.name.clone()}</td>
                                                 <td><code>{format!("{}…", t.prefix)}</code></td>
-                                                <td>{short_time(&t.created_at)}</td>
-                                                <td>{t.last_used_at.as_ref().map(short_time).unwrap_or_else(|| "–".into())}</td>
+                                                <td>{berlin_display(&t.created_at)}</td>
+                                                <td>{t.last_used_at.as_ref().map(berlin_display).unwrap_or_else(|| "–".into())}</td>
                                                 <td>{status}</td>
                                             </tr>
                                         }

@@ -1,8 +1,9 @@
 //! Admin: the team's accounts, their roles, and disabling an account; links to the audit
 //! log and the checklist templates.
 
-use super::{short_time, use_lang, use_user};
+use super::{use_lang, use_user};
 use crate::domain::account::{Role, UserRecord, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
+use crate::domain::time::berlin_display;
 use crate::i18n::{Label, Lang};
 use crate::server_fns::accounts::{list_users, CreateUser, SetUserDisabled, UpdateUserRoles};
 use leptos::prelude::*;
@@ -122,7 +123,8 @@ pub fn AdminUsersPage() -> impl IntoView {
         <section class="card">
             <h2>{lang.pick("Add a user", "Benutzer anlegen")}</h2>
             {created}
-            <ActionForm action=create attr:class="stack" attr:id="create-user">
+            <ActionForm action=create attr:class="stack" attr:id="create-user"
+                attr:data-ok=lang.pick("Account created: ", "Konto angelegt: ") attr:data-ok-field="email">
                 <label>
                     {lang.pick("Email", "E-Mail")}
                     <input type="email" name="email" autocomplete="off" required/>
@@ -170,7 +172,7 @@ fn UserRow(
             <td>
                 <strong>{u.user.display_name().to_string()}</strong><br/>
                 <span class="muted">{u.user.email.clone()}</span><br/>
-                <small class="muted">{lang.pick("since ", "seit ")}{short_time(&u.created_at)}</small>
+                <small class="muted">{lang.pick("since ", "seit ")}{berlin_display(&u.created_at)}</small>
             </td>
             <td>
                 <ActionForm action=update attr:class="roles-form">

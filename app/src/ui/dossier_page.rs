@@ -6,7 +6,7 @@ use crate::domain::dossier::{DossierItem, SealedDossier};
 use crate::domain::evidence::Evidence;
 use crate::domain::golive::{step_label_key, PlannedStep};
 use crate::domain::time::berlin_display;
-use crate::i18n::{signer_title, Label};
+use crate::i18n::{environment_role_label, plan_label, signer_title, Label};
 use crate::server_fns::dossier::load_dossier;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -81,7 +81,7 @@ fn DossierView(s: SealedDossier) -> impl IntoView {
         t.as_ref().map(berlin_display).unwrap_or_else(|| "–".into())
     };
     let monitoring = d.go_no_go.monitoring.iter().map(|m| view! {
-        <li>{m.environment.clone()}" ("{m.role.clone()}"): "
+        <li>{m.environment.clone()}" ("{environment_role_label(&m.role, lang)}"): "
             {if m.registered {
                 format!("{} {}, {} {}", m.open_alerts.len(), lang.pick("open alerts", "offene Alerts"), m.recent_results.len(), lang.pick("probe results", "Check-Ergebnisse"))
             } else {
@@ -109,10 +109,21 @@ fn DossierView(s: SealedDossier) -> impl IntoView {
             </ul>
         </section>
     });
+    // Where each piece is attached: its item's text, else the section's name.
+    let attached = |e: &Evidence| match e.item_key.as_deref() {
+        Some(key) => d
+            .item(key)
+            .map(|i| {
+                lang.pick(i.text_en.as_str(), i.text_de.as_str())
+                    .to_string()
+            })
+            .unwrap_or_else(|| key.to_string()),
+        None => e.attached_to.label(lang).into_owned(),
+    };
     let evidence = d.evidence.iter().map(|e| view! {
         <tr data-evidence=e.id>
             <td>{e.filename.clone()}</td>
-            <td>{e.item_key.clone().unwrap_or_else(|| e.attached_to.as_str().to_string())}</td>
+            <td>{attached(e)}</td>
             <td>{e.size}</td>
             <td><code>{e.sha256.clone()}</code></td>
             <td>{berlin_display(&e.uploaded_at)}{e.retract_reason.clone().map(|why| format!(" · {}: {why}", lang.pick("retracted", "zurückgezogen")))}</td>
@@ -138,7 +149,7 @@ fn DossierView(s: SealedDossier) -> impl IntoView {
                 <dt>{lang.pick("Environment", "Umgebung")}</dt><dd>{r.environment.clone()}" (staging: "{r.staging_environment.clone()}")"</dd>
                 <dt>{lang.pick("Artifact / commit", "Artefakt / Commit")}</dt><dd>{r.artifact_version.clone().unwrap_or_default()}" "{r.commit_sha.clone().unwrap_or_default()}</dd>
                 <dt>{lang.pick("Go-live window", "Go-Live-Fenster")}</dt><dd>{berlin_display(&r.window_start)}" – "{berlin_display(&r.window_end)}</dd>
-                <dt>{lang.pick("Strategy", "Strategie")}</dt><dd>{r.strategy.as_str()}</dd>
+                <dt>{lang.pick("Strategy", "Strategie")}</dt><dd>{plan_label(r.strategy, &r.canary_stages, r.canary_hold_minutes, lang)}</dd>
                 <dt>"Release Captain"</dt><dd>{r.release_captain.clone().unwrap_or_default()}</dd>
                 <dt>"Product Owner"</dt><dd>{r.product_owner.clone().unwrap_or_default()}</dd>
                 <dt>{lang.pick("Sealed", "Versiegelt")}</dt><dd>{berlin_display(&d.sealed_at)}</dd>

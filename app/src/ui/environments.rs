@@ -1,9 +1,10 @@
 //! `/environments`: what the prober watches, the alert thresholds, the public status page
 //! switch and the webhooks. Everyone signed in reads; admins change.
 
-use super::{short_time, use_lang, use_user};
+use super::{use_lang, use_user};
 use crate::domain::monitoring::Component;
 use crate::domain::monitoring_model::{Environment, MonitoringSettings};
+use crate::domain::time::berlin_display;
 use crate::i18n::{Label, Lang};
 use crate::server_fns::environments::{
     list_environments, load_monitoring_settings, CreateEnvironment, DeleteEnvironment,
@@ -122,7 +123,6 @@ pub fn EnvironmentsPage() -> impl IntoView {
 /// Freeze windows: everyone sees them, admins add and remove them.
 #[component]
 fn Freezes(lang: Lang, is_admin: bool) -> impl IntoView {
-    use crate::domain::time::berlin_display;
     use crate::server_fns::freezes::{list_freezes, AddFreeze, RemoveFreeze};
     let add = ServerAction::<AddFreeze>::new();
     let remove = ServerAction::<RemoveFreeze>::new();
@@ -329,7 +329,7 @@ fn Webhooks(lang: Lang) -> impl IntoView {
                                     <ul data-testid="failed-deliveries">
                                         {failed.into_iter().map(|d| view! {
                                             <li>
-                                                {short_time(&d.created_at)}" · "{d.webhook.clone()}" · "{d.event.clone()}
+                                                {berlin_display(&d.created_at)}" · "{d.webhook.clone()}" · "{d.event.clone()}
                                                 " · "{d.attempts}{lang.pick(" attempts", " Versuche")}
                                                 " · "<span class="muted">{d.last_error.clone().unwrap_or_default()}</span>
                                             </li>

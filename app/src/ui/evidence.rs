@@ -18,23 +18,16 @@ pub struct Upload {
     pub error: Option<String>,
 }
 
-/// What the release page shares with every evidence block: the open lightbox, uploads in
-/// flight, a counter that moves when an upload lands (the page reloads its data on it),
-/// and the retract action.
+/// What the release page shares with every evidence block: the retract action (its
+/// refusal comes back in the URL when a form was posted without JavaScript).
 #[derive(Clone, Copy)]
 pub struct EvidenceCtx {
-    pub lightbox: RwSignal<Option<(String, String)>>,
-    pub uploads: RwSignal<Vec<(String, Upload)>>,
-    pub landed: RwSignal<u32>,
     pub retract: ServerAction<RetractEvidence>,
 }
 
 impl EvidenceCtx {
     pub fn new() -> Self {
         EvidenceCtx {
-            lightbox: RwSignal::new(None),
-            uploads: RwSignal::new(Vec::new()),
-            landed: RwSignal::new(0),
             retract: ServerAction::new(),
         }
     }
@@ -65,7 +58,6 @@ pub fn EvidenceBlock(
     can_attach: bool,
 ) -> impl IntoView {
     let lang = use_lang();
-    let ctx = expect_context::<EvidenceCtx>();
     let live: Vec<Evidence> = items.into_iter().filter(|e| !e.is_retracted()).collect();
     let images: Vec<Evidence> = live
         .iter()
@@ -84,14 +76,10 @@ pub fn EvidenceBlock(
                     let full = file_url(&e);
                     let thumb = format!("{full}/thumbnail");
                     let name = e.filename.clone();
-                    let open = (full.clone(), name.clone());
                     view! {
                         <li data-evidence=e.id>
-                            <a href=full.clone() class="thumb" target="_blank"
-                                on:click=move |ev| {
-                                    ev.prevent_default();
-                                    ctx.lightbox.set(Some(open.clone()));
-                                }>
+                            // The lightbox island opens these in place; without it, a new tab.
+                            <a href=full.clone() class="thumb" target="_blank" data-name=name.clone()>
                                 <img src=thumb alt=name.clone() loading="lazy" width="160"/>
                             </a>
                             <small class="muted">{name}</small>
@@ -156,23 +144,22 @@ fn RetractForm(e: Evidence, can: bool) -> impl IntoView {
 }
 
 /// The attach area: a plain multipart form (works without JavaScript), enhanced in the
-/// browser with drag and drop, pasting and per-file progress.
-#[component]
+/// browser with drag and drop, pasting and per-file progress. When every file has landed
+/// the page loads again and shows them.
+#[island]
 // On the server the upload closure captures nothing and is Copy; in the browser it is not.
 #[allow(clippy::clone_on_copy)]
-fn Attach(release_id: i64, target: String) -> impl IntoView {
+pub fn Attach(release_id: i64, target: String) -> impl IntoView {
     let lang = use_lang();
-    let ctx = expect_context::<EvidenceCtx>();
+    let uploads: RwSignal<Vec<Upload>> = RwSignal::new(Vec::new());
     let url = upload_url(release_id, &target);
     let action = format!("{url}&return=/releases/{release_id}");
     let dragging = RwSignal::new(false);
-    let mine = target.clone();
     let progress = move || {
-        ctx.uploads
+        uploads
             .get()
             .into_iter()
-            .filter(|(t, _)| *t == mine)
-            .map(|(_, u)| {
+            .map(|u| {
                 let pct = if u.total > 0.0 { u.loaded / u.total * 100.0 } else { 0.0 };
                 view! {
                     <li class="upload" data-done=u.done.to_string()>
@@ -187,11 +174,10 @@ fn Attach(release_id: i64, target: String) -> impl IntoView {
     #[allow(unused_variables)]
     let start = {
         let url = url.clone();
-        let target = target.clone();
         move |files: Vec<BrowserFile>| {
             #[cfg(feature = "hydrate")]
             for f in files {
-                browser::upload(url.clone(), target.clone(), f, ctx, lang);
+                browser::upload(url.clone(), f, uploads, lang);
             }
         }
     };
@@ -256,23 +242,40 @@ pub type BrowserFile = web_sys::File;
 #[cfg(not(feature = "hydrate"))]
 pub type BrowserFile = ();
 
-/// The full-size image over the page; Escape or a click closes it.
-#[component]
+/// The full-size image over the page: a thumbnail (`a.thumb`) opens it, Escape or a click
+/// closes it.
+#[island]
 pub fn Lightbox() -> impl IntoView {
     let lang = use_lang();
-    let ctx = expect_context::<EvidenceCtx>();
-    let close = move |_| ctx.lightbox.set(None);
+    let open: RwSignal<Option<(String, String)>> = RwSignal::new(None);
+    let close = move |_| open.set(None);
     #[cfg(feature = "hydrate")]
     {
-        let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+        use wasm_bindgen::JsCast;
+        let keys = window_event_listener(leptos::ev::keydown, move |ev| {
             if ev.key() == "Escape" {
-                ctx.lightbox.set(None);
+                open.set(None);
             }
         });
-        on_cleanup(move || handle.remove());
+        let clicks = window_event_listener(leptos::ev::click, move |ev| {
+            let thumb = ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                .and_then(|el| el.closest("a.thumb").ok().flatten());
+            if let Some(a) = thumb {
+                ev.prevent_default();
+                let href = a.get_attribute("href").unwrap_or_default();
+                let name = a.get_attribute("data-name").unwrap_or_default();
+                open.set(Some((href, name)));
+            }
+        });
+        on_cleanup(move || {
+            keys.remove();
+            clicks.remove();
+        });
     }
     move || {
-        ctx.lightbox.get().map(|(url, name)| {
+        open.get().map(|(url, name)| {
             view! {
                 <div class="lightbox" role="dialog" aria-modal="true" aria-label=name.clone() on:click=close>
                     <figure on:click=|ev| ev.stop_propagation()>
@@ -322,7 +325,7 @@ pub fn retract_failure(ctx: EvidenceCtx) -> impl Fn() -> Option<AnyView> {
 
 #[cfg(feature = "hydrate")]
 mod browser {
-    use super::{EvidenceCtx, Upload};
+    use super::Upload;
     use crate::i18n::Lang;
     use leptos::prelude::*;
     use wasm_bindgen::closure::Closure;
@@ -374,29 +377,27 @@ mod browser {
             })
     }
 
-    /// Sends one file with its own progress bar; the page reloads its data when it lands.
-    pub fn upload(url: String, target: String, file: web_sys::File, ctx: EvidenceCtx, lang: Lang) {
+    /// Sends one file with its own progress bar; when every file of the block has landed
+    /// without a refusal, the page loads again and lists them.
+    pub fn upload(url: String, file: web_sys::File, uploads: RwSignal<Vec<Upload>>, lang: Lang) {
         let name = file.name();
         let idx = {
             let mut i = 0;
-            ctx.uploads.update(|u| {
+            uploads.update(|u| {
                 i = u.len();
-                u.push((
-                    target,
-                    Upload {
-                        name: name.clone(),
-                        loaded: 0.0,
-                        total: file.size(),
-                        done: false,
-                        error: None,
-                    },
-                ))
+                u.push(Upload {
+                    name: name.clone(),
+                    loaded: 0.0,
+                    total: file.size(),
+                    done: false,
+                    error: None,
+                })
             });
             i
         };
         let fail = move |msg: String| {
-            ctx.uploads.update(|u| {
-                if let Some((_, row)) = u.get_mut(idx) {
+            uploads.update(|u| {
+                if let Some(row) = u.get_mut(idx) {
                     row.error = Some(msg);
                 }
             })
@@ -419,8 +420,8 @@ mod browser {
         }
         let progress =
             Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| {
-                ctx.uploads.update(|u| {
-                    if let Some((_, row)) = u.get_mut(idx) {
+                uploads.update(|u| {
+                    if let Some(row) = u.get_mut(idx) {
                         row.loaded = e.loaded();
                         if e.length_computable() {
                             row.total = e.total();
@@ -436,12 +437,17 @@ mod browser {
         let done = Closure::<dyn FnMut()>::new(move || {
             let status = x.status().unwrap_or(0);
             if (200..300).contains(&status) {
-                ctx.uploads.update(|u| {
-                    if let Some((_, row)) = u.get_mut(idx) {
+                uploads.update(|u| {
+                    if let Some(row) = u.get_mut(idx) {
                         row.done = true;
                     }
                 });
-                ctx.landed.update(|n| *n += 1);
+                let all_landed = uploads.with_untracked(|u| u.iter().all(|r| r.done));
+                if all_landed {
+                    if let Some(w) = web_sys::window() {
+                        let _ = w.location().reload();
+                    }
+                }
             } else {
                 fail(error_message(
                     x.response_text().ok().flatten(),

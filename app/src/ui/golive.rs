@@ -12,9 +12,7 @@ use crate::domain::release::{Blocker, Phase};
 use crate::domain::release_model::Release;
 use crate::domain::time::berlin_display;
 use crate::i18n::{Label, Lang};
-use crate::server_fns::golive::{
-    load_target_health, CompleteGoLive, RecordGoLiveStep, RollBack, StartGoLive,
-};
+use crate::server_fns::golive::{CompleteGoLive, RecordGoLiveStep, RollBack, StartGoLive};
 use crate::server_fns::Refusal;
 use leptos::prelude::*;
 
@@ -34,14 +32,6 @@ impl GoLiveActions {
             complete: ServerAction::new(),
             rollback: ServerAction::new(),
         }
-    }
-
-    /// Changes whenever one of them ran, so the page reloads.
-    pub fn version(&self) -> usize {
-        self.start.version().get()
-            + self.step.version().get()
-            + self.complete.version().get()
-            + self.rollback.version().get()
     }
 
     pub fn failure(&self) -> Option<Refusal> {
@@ -82,40 +72,63 @@ fn health_badge(lang: Lang, t: &TargetHealth) -> impl IntoView {
 }
 
 /// The target's health, asked again every 5 seconds while the page is open.
-#[component]
+#[island]
 fn LiveHealth(release_id: i64, initial: TargetHealth) -> impl IntoView {
     let lang = use_lang();
-    let tick = RwSignal::new(0u32);
+    let current = RwSignal::new(initial);
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         if let Ok(handle) = set_interval_with_handle(
-            move || tick.update(|t| *t += 1),
+            move || {
+                leptos::task::spawn_local(async move {
+                    if let Ok(t) = crate::server_fns::golive::load_target_health(release_id).await {
+                        current.set(t);
+                    }
+                })
+            },
             std::time::Duration::from_secs(5),
         ) {
             on_cleanup(move || handle.clear());
         }
     });
-    let fresh = Resource::new(
-        move || tick.get(),
-        move |t| async move {
-            if t == 0 {
-                Ok(None)
-            } else {
-                load_target_health(release_id).await.map(Some)
+    #[cfg(not(feature = "hydrate"))]
+    let _ = release_id;
+    move || current.with(|t| health_badge(lang, t))
+}
+
+/// The stability hold's time left, counting in the browser; when it runs out while the
+/// page is open, the page loads again so that the next step can be recorded.
+#[island]
+fn HoldTimer(
+    until: chrono::DateTime<chrono::Utc>,
+    as_of: chrono::DateTime<chrono::Utc>,
+    minutes: i64,
+    until_text: String,
+) -> impl IntoView {
+    let lang = use_lang();
+    let now = browser_clock(as_of, std::time::Duration::from_secs(1));
+    #[cfg(feature = "hydrate")]
+    if until > as_of {
+        Effect::new(move |_| {
+            if now.get() >= until {
+                if let Some(w) = web_sys::window() {
+                    let _ = w.location().reload();
+                }
             }
-        },
-    );
-    let initial = StoredValue::new(initial);
+        });
+    }
     view! {
-        <Transition fallback=move || health_badge(lang, &initial.get_value())>
-            {move || Suspend::new(async move {
-                let t = match fresh.await {
-                    Ok(Some(t)) => t,
-                    _ => initial.get_value(),
-                };
-                health_badge(lang, &t)
-            })}
-        </Transition>
+        <p class="hold" data-testid="hold">
+            {lang.pick("Stability hold", "Stabilitätsphase")}" ("{minutes}" min): "
+            {move || {
+                let left = until - now.get();
+                if left > chrono::Duration::zero() {
+                    format!("{} {} ({} {})", mm_ss(left), lang.pick("left", "verbleibend"), lang.pick("until", "bis"), until_text)
+                } else {
+                    lang.pick("over", "abgelaufen").to_string()
+                }
+            }}
+        </p>
     }
 }
 
@@ -134,7 +147,7 @@ pub fn GoLivePanel(
 ) -> impl IntoView {
     let lang = use_lang();
     let id = release.id;
-    let now = browser_clock(ov.as_of, std::time::Duration::from_secs(1));
+    let now = ov.as_of;
     let going_live = ov.phase == Phase::GoLive;
     let started = ov.progress.started.is_some();
     let freezes = (!ov.freezes.is_empty()).then(|| {
@@ -212,29 +225,18 @@ pub fn GoLivePanel(
         })
         .collect_view();
     let hold = ov.hold.clone().map(|h| {
-        let until = h.until;
         view! {
-            <p class="hold" data-testid="hold">
-                {lang.pick("Stability hold", "Stabilitätsphase")}" ("{h.minutes}" min): "
-                {move || {
-                    let left = until - now.get();
-                    if left > chrono::Duration::zero() {
-                        format!("{} {} ({} {})", mm_ss(left), lang.pick("left", "verbleibend"), lang.pick("until", "bis"), berlin_display(&until))
-                    } else {
-                        lang.pick("over", "abgelaufen").to_string()
-                    }
-                }}
-            </p>
+            <HoldTimer until=h.until as_of=ov.as_of minutes=i64::from(h.minutes) until_text=berlin_display(&h.until)/>
         }
     });
     let next = ov.progress.next.filter(|_| going_live && can_steer).map(|p| {
         let blockers = ov.next_blockers.clone();
         let list = blockers.clone();
-        // Only a running hold may end while the page is open; anything else needs a reload.
-        let blocked = move || {
-            let t = now.get();
-            blockers.iter().any(|b| !matches!(b, Blocker::HoldRunning { until } if *until <= t))
-        };
+        // A hold that ended since the overview was read no longer blocks (the hold timer
+        // reloads the page when it ends).
+        let blocked = blockers
+            .iter()
+            .any(|b| !matches!(b, Blocker::HoldRunning { until } if *until <= now));
         let needs_note = note_required(p, &ov.target);
         view! {
             <BlockerList blockers=list class="blockers" testid="step-blockers"/>
@@ -326,6 +328,9 @@ pub fn RollbackPanel(release: Release, suggested: bool, acts: GoLiveActions) -> 
                 <label>{lang.pick("Reason for the rollback", "Grund für den Rollback")}
                     <textarea name="reason" rows="2" required></textarea>
                 </label>
+                // A rollback cannot be taken back: the browser asks for this box first.
+                <label class="check"><input type="checkbox" name="confirm" required data-testid="confirm-rollback"/>
+                    {lang.pick("Yes, roll this release back now", "Ja, dieses Release jetzt zurückrollen")}</label>
                 <button type="submit" class="danger big">{lang.pick("Roll back", "Zurückrollen")}</button>
             </ActionForm>
         </section>

@@ -44,6 +44,8 @@ pub fn Shell(children: Children) -> impl IntoView {
             </div>
         </header>
         <main class="page">{children()}</main>
+        // Last, so that every island before it has hydrated when it marks the page.
+        <super::enhance::Enhancer/>
     }
 }
 

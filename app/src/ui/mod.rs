@@ -8,6 +8,7 @@ mod auth_pages;
 mod blockers;
 pub mod charts;
 mod dossier_page;
+pub(crate) mod enhance;
 mod environments;
 mod evidence;
 mod golive;
@@ -15,6 +16,7 @@ mod layout;
 mod log_viewer;
 mod release_page;
 pub(crate) mod releases;
+mod sign_page;
 mod status;
 mod templates;
 
@@ -23,7 +25,7 @@ use crate::i18n::Lang;
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use leptos_meta::MetaTags;
-use leptos_meta::{provide_meta_context, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 use serde::{Deserialize, Serialize};
@@ -67,12 +69,28 @@ impl Boot {
     }
 }
 
+/// The request's person and language: from the context the server provides, or (inside an
+/// island in the browser, which has no such context) from the page the server wrote.
+fn use_boot() -> Boot {
+    use_context::<Boot>().unwrap_or_else(boot_of_page)
+}
+
+#[cfg(feature = "hydrate")]
+fn boot_of_page() -> Boot {
+    Boot::from_document()
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn boot_of_page() -> Boot {
+    Boot::default()
+}
+
 pub fn use_lang() -> Lang {
-    use_context::<Boot>().map(|b| b.lang).unwrap_or_default()
+    use_boot().lang
 }
 
 pub fn use_user() -> Option<UserInfo> {
-    use_context::<Boot>().and_then(|b| b.user)
+    use_boot().user
 }
 
 #[cfg(feature = "ssr")]
@@ -90,8 +108,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name=BOOT_META content=boot_json/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <link rel="stylesheet" id="leptos" href=stylesheet_href(&options)/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -99,6 +118,36 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// The bundle's stylesheet. Release builds name it by its content hash (cargo-leptos
+/// `hash-files`, listed in `hash.txt` beside the server binary) so browsers may keep it.
+#[cfg(feature = "ssr")]
+fn stylesheet_href(options: &LeptosOptions) -> String {
+    static HREF: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HREF.get_or_init(|| {
+        let name = options.output_name.to_string();
+        let hash = options
+            .hash_files
+            .then(|| bundle_hash("css", &options.hash_file))
+            .flatten();
+        match hash {
+            Some(h) => format!("/{}/{name}.{h}.css", options.site_pkg_dir),
+            None => format!("/{}/{name}.css", options.site_pkg_dir),
+        }
+    })
+    .clone()
+}
+
+/// One entry (`js`, `wasm`, `css`) of the hash file beside the running binary.
+#[cfg(feature = "ssr")]
+pub fn bundle_hash(kind: &str, hash_file: &str) -> Option<String> {
+    let dir = std::env::current_exe().ok()?.parent()?.to_path_buf();
+    let text = std::fs::read_to_string(dir.join(hash_file)).ok()?;
+    text.lines().find_map(|line| {
+        let (k, v) = line.split_once(':')?;
+        (k.trim() == kind).then(|| v.trim().to_string())
+    })
 }
 
 /// The Content-Security-Policy of a page: scripts only from Shipgate itself, the one inline
@@ -134,7 +183,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let lang = use_lang();
     view! {
-        <Stylesheet id="leptos" href="/pkg/shipgate.css"/>
         <Title formatter=page_title/>
         <Router>
             <layout::Shell>
@@ -143,6 +191,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/releases") view=releases::ReleasesPage ssr=SsrMode::Async/>
                     <Route path=path!("/releases/new") view=releases::NewReleasePage/>
                     <Route path=path!("/releases/:id") view=release_page::ReleasePage ssr=SsrMode::Async/>
+                    <Route path=path!("/releases/:id/sign") view=sign_page::SignPage ssr=SsrMode::Async/>
                     <Route path=path!("/releases/:id/dossier") view=dossier_page::DossierPage ssr=SsrMode::Async/>
                     <Route path=path!("/releases/:id/evidence/:evidence") view=log_viewer::LogViewerPage ssr=SsrMode::Async/>
                     <Route path=path!("/status") view=status::StatusPage ssr=SsrMode::Async/>
@@ -208,9 +257,4 @@ fn NotFound(lang: Lang) -> impl IntoView {
             <p><a href="/releases">{lang.pick("Back to the releases", "Zurück zu den Releases")}</a></p>
         </section>
     }
-}
-
-/// A `yyyy-mm-dd hh:mm` rendering of a UTC time, the same on server and browser.
-pub fn short_time(t: &chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
 }

@@ -141,23 +141,51 @@ pub fn browser_clock(
     now
 }
 
+/// The next deadline: which gate is due and when (Europe/Berlin), rendered on the server;
+/// the countdown beside it keeps ticking in the browser.
 #[component]
 pub fn DeadlineNote(
     deadline: crate::domain::release::Deadline,
     class_ok: &'static str,
     class_late: &'static str,
 ) -> impl IntoView {
+    let lang = use_lang();
+    let what = format!(
+        "{} · {} · ",
+        deadline.what.label(lang),
+        berlin_display(&deadline.due)
+    );
+    view! {
+        <DeadlineCountdown
+            due=deadline.due
+            as_of=deadline.as_of
+            what
+            class_ok=class_ok.to_string()
+            class_late=class_late.to_string()
+        />
+    }
+}
+
+/// How long is left until `due` (or how long it is overdue), from the server's clock at
+/// render time and the browser's after hydration, every 15 seconds.
+#[island]
+fn DeadlineCountdown(
+    due: chrono::DateTime<chrono::Utc>,
+    as_of: chrono::DateTime<chrono::Utc>,
+    what: String,
+    class_ok: String,
+    class_late: String,
+) -> impl IntoView {
     use crate::domain::release::Countdown;
     let lang = use_lang();
-    let due = deadline.due;
-    let now = browser_clock(deadline.as_of, std::time::Duration::from_secs(15));
+    let now = browser_clock(as_of, std::time::Duration::from_secs(15));
     let countdown = move || Countdown::between(due, now.get());
     view! {
         <span
-            class=move || if countdown().overdue { class_late } else { class_ok }
+            class=move || if countdown().overdue { class_late.clone() } else { class_ok.clone() }
             data-deadline=due.to_rfc3339()
         >
-            {deadline.what.label(lang)}" · "{berlin_display(&due)}" · "
+            {what}
             <span class="countdown">{move || countdown().text(lang)}</span>
         </span>
     }

@@ -5,71 +5,173 @@
 
 use super::charts::sparkline_points;
 use super::releases::{DeadlineNote, RollbackSuggested};
-use super::{short_time, use_lang};
+use super::use_lang;
 use crate::domain::monitoring::HealthState;
 use crate::domain::monitoring_model::{
     ComponentStatus, EndpointStatus, EnvironmentStatus, ReleaseInFlight, StatusSnapshot,
 };
 use crate::domain::release::Phase;
+use crate::domain::time::berlin_display;
 use crate::i18n::{Label, Lang};
 use crate::server_fns::status::{load_public_status, load_status};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-/// Listens to the status stream and puts every snapshot into `live`.
-#[cfg(feature = "hydrate")]
-fn follow_stream(live: RwSignal<Option<StatusSnapshot>>, connected: RwSignal<bool>) {
-    use wasm_bindgen::{closure::Closure, JsCast};
-    Effect::new(move |_| {
-        let Ok(source) = web_sys::EventSource::new("/api/v1/status/stream") else {
-            return;
-        };
-        let on_status =
-            Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
-                if let Some(text) = e.data().as_string() {
-                    if let Ok(s) = serde_json::from_str::<StatusSnapshot>(&text) {
-                        live.set(Some(s));
-                        connected.set(true);
-                    }
-                }
-            });
-        let on_error = Closure::<dyn FnMut()>::new(move || connected.set(false));
-        let _ =
-            source.add_event_listener_with_callback("status", on_status.as_ref().unchecked_ref());
-        source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        on_status.forget();
-        on_error.forget();
-        let source = StoredValue::new_local(source);
-        on_cleanup(move || source.with_value(|s| s.close()));
-    });
-}
-
 #[component]
 pub fn StatusPage() -> impl IntoView {
     let lang = use_lang();
     let first = Resource::new(|| (), |_| load_status());
-    let live: RwSignal<Option<StatusSnapshot>> = RwSignal::new(None);
-    let connected = RwSignal::new(false);
-    #[cfg(feature = "hydrate")]
-    follow_stream(live, connected);
     view! {
         <Title text=lang.pick("Live status", "Live-Status")/>
-        <Transition fallback=move || view! { <p class="muted">{lang.pick("Loading…", "Lädt …")}</p> }>
+        <Suspense fallback=move || view! { <p class="muted">{lang.pick("Loading…", "Lädt …")}</p> }>
             {move || Suspend::new(async move {
                 match first.await {
                     Err(e) => view! { <section class="card"><p class="alert error">{e.text(lang)}</p></section> }.into_any(),
-                    Ok(initial) => {
-                        let current = Signal::derive(move || live.get().unwrap_or_else(|| initial.clone()));
+                    Ok(s) => {
+                        let version = s.version;
                         view! {
-                            <div class="status-board" data-live=move || if connected.get() { "connected" } else { "waiting" }
-                                data-version=move || current.with(|s| s.version.to_string())>
-                                {move || view! { <Board s=current.get() lang/> }}
+                            <div class="status-board" data-live="waiting" data-version=version.to_string()>
+                                <Board s lang/>
                             </div>
+                            <StatusStream version/>
                         }.into_any()
                     }
                 }
             })}
-        </Transition>
+        </Suspense>
+    }
+}
+
+/// Follows the status stream: when a newer snapshot is announced, the board is rendered
+/// again by the server and swapped in place (the page is not reloaded, and the browser
+/// carries no rendering code for it).
+#[island]
+fn StatusStream(version: u64) -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| stream::follow(version));
+    #[cfg(not(feature = "hydrate"))]
+    let _ = version;
+}
+
+#[cfg(feature = "hydrate")]
+mod stream {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    use wasm_bindgen::{closure::Closure, JsCast, JsValue};
+
+    #[derive(serde::Deserialize)]
+    struct Announced {
+        version: u64,
+    }
+
+    fn board() -> Option<web_sys::Element> {
+        web_sys::window()?
+            .document()?
+            .query_selector(".status-board")
+            .ok()
+            .flatten()
+    }
+
+    fn set_live(state: &str) {
+        if let Some(b) = board() {
+            let _ = b.set_attribute("data-live", state);
+        }
+    }
+
+    pub fn follow(initial: u64) {
+        let Ok(source) = web_sys::EventSource::new("/api/v1/status/stream") else {
+            return;
+        };
+        let shown = Rc::new(Cell::new(initial));
+        let on_status =
+            Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+                set_live("connected");
+                let Some(version) = e
+                    .data()
+                    .as_string()
+                    .and_then(|t| serde_json::from_str::<Announced>(&t).ok())
+                    .map(|a| a.version)
+                else {
+                    return;
+                };
+                if version != shown.get() {
+                    shown.set(version);
+                    refresh();
+                }
+            });
+        let on_open = Closure::<dyn FnMut()>::new(move || set_live("connected"));
+        let on_error = Closure::<dyn FnMut()>::new(move || set_live("waiting"));
+        let _ =
+            source.add_event_listener_with_callback("status", on_status.as_ref().unchecked_ref());
+        source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        on_status.forget();
+        on_open.forget();
+        on_error.forget();
+    }
+
+    /// Asks the server for the page again and puts its board in place of this one.
+    fn refresh() {
+        let Ok(xhr) = web_sys::XmlHttpRequest::new() else {
+            return;
+        };
+        if xhr.open_with_async("GET", "/status", true).is_err() {
+            return;
+        }
+        let _ = xhr.set_request_header("Accept", "text/html");
+        let x = xhr.clone();
+        let done = Closure::<dyn FnMut()>::new(move || {
+            if x.status().unwrap_or(0) != 200 {
+                return;
+            }
+            let Some(html) = x.response_text().ok().flatten() else {
+                return;
+            };
+            let Ok(parser) = web_sys::DomParser::new() else {
+                return;
+            };
+            let Ok(doc) = parser.parse_from_string(&html, web_sys::SupportedType::TextHtml) else {
+                return;
+            };
+            let (Ok(Some(fresh)), Some(old)) = (doc.query_selector(".status-board"), board())
+            else {
+                return;
+            };
+            old.set_inner_html(&fresh.inner_html());
+            if let Some(v) = fresh.get_attribute("data-version") {
+                let _ = old.set_attribute("data-version", &v);
+            }
+            hydrate_islands_in(&old);
+        });
+        xhr.set_onloadend(Some(done.as_ref().unchecked_ref()));
+        done.forget();
+        let _ = xhr.send();
+    }
+
+    /// The countdowns inside the new board are islands too: hydrate them.
+    fn hydrate_islands_in(root: &web_sys::Element) {
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let Ok(hydrate) = js_sys::Reflect::get(&window, &JsValue::from_str("__hydrateIsland"))
+        else {
+            return;
+        };
+        let Ok(hydrate) = hydrate.dyn_into::<js_sys::Function>() else {
+            return;
+        };
+        let Ok(islands) = root.query_selector_all("leptos-island") else {
+            return;
+        };
+        for i in 0..islands.length() {
+            if let Some(el) = islands
+                .item(i)
+                .and_then(|n| n.dyn_into::<web_sys::Element>().ok())
+            {
+                let id = el.get_attribute("data-component").unwrap_or_default();
+                let _ = hydrate.call2(&window, &el, &JsValue::from_str(&id));
+            }
+        }
     }
 }
 
@@ -78,7 +180,7 @@ fn Board(s: StatusSnapshot, lang: Lang) -> impl IntoView {
     let updated = if s.version == 0 {
         lang.pick("not yet", "noch nicht").to_string()
     } else {
-        short_time(&s.generated_at)
+        berlin_display(&s.generated_at)
     };
     let phases = [
         Phase::GoLive,
@@ -206,7 +308,7 @@ fn EnvironmentCard(e: EnvironmentStatus, lang: Lang) -> impl IntoView {
                     {alerts.into_iter().map(|a| view! {
                         <li class=format!("alert-{}", a.severity.as_str())>
                             <strong>{a.severity.label(lang)}</strong>" "{a.rule.label(lang)}
-                            " · "{a.message.clone()}" · "{lang.pick("since ", "seit ")}{short_time(&a.opened_at)}
+                            " · "{a.message.clone()}" · "{lang.pick("since ", "seit ")}{berlin_display(&a.opened_at)}
                         </li>
                     }).collect_view()}
                 </ul>
@@ -220,7 +322,7 @@ fn EndpointLine(p: EndpointStatus, lang: Lang) -> impl IntoView {
     let points = sparkline_points(&p.sparkline, 120.0, 24.0);
     let last = p
         .last_checked_at
-        .map(|t| short_time(&t))
+        .map(|t| berlin_display(&t))
         .unwrap_or_else(|| lang.pick("never", "nie").to_string());
     let detail = match (&p.last_status, &p.last_error) {
         (_, Some(err)) => err.clone(),
@@ -242,7 +344,7 @@ fn EndpointLine(p: EndpointStatus, lang: Lang) -> impl IntoView {
                 <dt>{lang.pick("Uptime 24 h / 7 d / 30 d", "Verfügbarkeit 24 h / 7 T. / 30 T.")}</dt>
                 <dd>{pct(p.uptime_24h)}" / "{pct(p.uptime_7d)}" / "{pct(p.uptime_30d)}</dd>
                 <dt>{lang.pick("Last check", "Letzter Check")}</dt><dd>{last}" "<span class="muted">{detail}</span></dd>
-                <dt>{lang.pick("State since", "Zustand seit")}</dt><dd>{short_time(&p.state_since)}</dd>
+                <dt>{lang.pick("State since", "Zustand seit")}</dt><dd>{berlin_display(&p.state_since)}</dd>
             </dl>
         </div>
     }
@@ -262,7 +364,7 @@ pub fn PublicStatusPage() -> impl IntoView {
                         <section class="card">
                             <h1>{lang.pick("Service status", "Dienststatus")}</h1>
                             <Components list=s.components lang/>
-                            <p class="muted">{lang.pick("As of ", "Stand ")}{short_time(&s.generated_at)}</p>
+                            <p class="muted">{lang.pick("As of ", "Stand ")}{berlin_display(&s.generated_at)}</p>
                         </section>
                     }.into_any(),
                     Ok(None) => {

@@ -715,3 +715,30 @@ async fn the_archive_page_lists_the_matches_and_keeps_the_search(pool: PgPool) {
         "an unreadable day is said"
     );
 }
+
+/// The archive page's server function, called the way the browser calls it: a search with
+/// no filters leaves every field out, so the body is empty, and the first page comes back.
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn the_archive_server_function_reads_an_empty_search(pool: PgPool) {
+    let t = archive(pool).await;
+    let path = server_fn_path("search_archive");
+    let call = |body: &'static str| {
+        client()
+            .post(t.app.url(&path))
+            .header("cookie", t.viewer.as_str())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let resp = call("").await.unwrap();
+    assert_eq!(resp.status(), 200, "an empty search is every ended release");
+    let page: Value = resp.json().await.unwrap();
+    assert_eq!(page["total"], 60);
+    assert_eq!(ids(&page), t.expect(|_| true)[..25].to_vec());
+
+    // A search with words still arrives as one.
+    let resp = call("query[q]=kerberos").await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let page: Value = resp.json().await.unwrap();
+    assert_eq!(ids(&page), vec![t.id(5)]);
+}

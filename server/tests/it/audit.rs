@@ -318,6 +318,11 @@ async fn only_admins_read_the_trail_and_the_page_shows_it_as_text(pool: PgPool) 
         "rows rendered on the server"
     );
     assert!(html.contains(r#"data-action="user.create""#));
+    // The action by its name, the roles by theirs, the time in Europe/Berlin.
+    assert!(html.contains("Account created"), "the action in words");
+    assert!(!html.contains(">user.create<"), "not as its code");
+    assert!(html.contains("Roles: Viewer"), "the roles by their names");
+    assert!(!html.contains(" UTC"), "times in Europe/Berlin");
     assert!(html.contains("&lt;script&gt;alert"), "the name as text");
     assert!(!html.contains("<script>alert"), "never as markup");
 
@@ -332,6 +337,7 @@ async fn only_admins_read_the_trail_and_the_page_shows_it_as_text(pool: PgPool) 
         .get_text_in("/admin/audit", &admin, "de-DE,de;q=0.9")
         .await;
     assert!(de.contains("Audit-Log"));
+    assert!(de.contains("Konto angelegt"), "the action in German");
 
     let page = app.get("/admin/audit", Some(&viewer)).await;
     assert_eq!(page.status(), 403);

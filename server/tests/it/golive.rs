@@ -255,7 +255,7 @@ async fn a_canary_goes_live_step_by_step_and_its_dossier_is_sealed(pool: PgPool)
         "Staging-Gate-Protokoll (T-12h)",
         "Go-Live-Entscheid (T-1h)",
         "Product Owner: **GO**",
-        "canary_stage 100 %",
+        "Canary 100 %",
         "Dokumentation",
     ] {
         assert!(md.contains(part), "{part} in\n{md}");

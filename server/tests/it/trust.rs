@@ -372,18 +372,6 @@ async fn server_functions_check_the_release_and_refuse_with_4xx(pool: PgPool) {
     assert_eq!(r["product_owner"], "po@example.org");
 }
 
-fn server_fn_path(name: &str) -> String {
-    leptos::server_fn::axum::server_fn_paths()
-        .map(|(path, _)| path)
-        .find(|p| {
-            p.strip_prefix("/api/")
-                .and_then(|rest| rest.strip_prefix(name))
-                .is_some_and(|hash| hash.bytes().all(|b| b.is_ascii_digit()))
-        })
-        .unwrap_or_else(|| panic!("server function {name} is registered"))
-        .to_string()
-}
-
 #[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
 async fn who_is_assigned_changes_only_early_only_by_admins_and_is_audited(pool: PgPool) {
     let t = team(pool).await;

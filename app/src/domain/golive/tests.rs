@@ -345,12 +345,14 @@ fn completing_needs_every_step_and_the_documentation() {
             kind: ChecklistKind::PostRelease,
             key: "post_dashboards",
             text: "Dashboards",
+            text_de: "Dashboards (de)",
             state: ItemState::Open,
         },
         DocItem {
             kind: ChecklistKind::ReleaseChecklist,
             key: "smoke_app_start",
             text: "App start",
+            text_de: "App-Start",
             state: ItemState::Open,
         },
     ];
@@ -363,7 +365,8 @@ fn completing_needs_every_step_and_the_documentation() {
             },
             Blocker::PostReleaseOpen {
                 key: "post_dashboards".into(),
-                text: "Dashboards".into()
+                text: "Dashboards".into(),
+                text_de: "Dashboards (de)".into()
             }
         ]
     );

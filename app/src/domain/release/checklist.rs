@@ -93,6 +93,35 @@ pub fn check_not_applicable(
     Ok(())
 }
 
+/// Whether a person may choose `state` for an item at all: the role part of
+/// [`check_item_change`] and [`check_not_applicable`], so a form offers only the states its
+/// reader may save (reasons and evidence are asked for when saving).
+pub fn role_allows_state(
+    state: ItemState,
+    needs_evidence: bool,
+    actor_is_captain_or_owner: bool,
+) -> bool {
+    let refused_for_role = |r: Result<(), ItemRefusal>| {
+        matches!(
+            r,
+            Err(ItemRefusal::OnlyCaptainOrOwnerAcceptRisk
+                | ItemRefusal::OnlyCaptainOrOwnerNotApplicable)
+        )
+    };
+    !refused_for_role(check_item_change(
+        Phase::Draft,
+        state,
+        Some("reason"),
+        false,
+        0,
+        actor_is_captain_or_owner,
+    )) && !refused_for_role(check_not_applicable(
+        state,
+        needs_evidence,
+        actor_is_captain_or_owner,
+    ))
+}
+
 /// Whether an item goes back to `open` when proof is taken away (evidence retracted): it
 /// passed, and with the `evidence_left` (links and attached files) it could not pass now.
 pub fn reopens_without_evidence(

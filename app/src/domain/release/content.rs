@@ -39,11 +39,6 @@ pub fn signed_content(
         }
     }
     // The post-release documentation comes after the decision: it is not what was signed.
-    let documentation: Vec<&str> = items
-        .iter()
-        .filter(|i| i.kind == ChecklistKind::PostRelease)
-        .map(|i| i.key.as_str())
-        .collect();
     let signed = Signed {
         release: rel,
         checklist: items
@@ -73,18 +68,25 @@ pub fn signed_content(
             .collect(),
         evidence: evidence
             .iter()
-            .filter(|e| !e.is_retracted())
-            .filter(|e| {
-                e.attached_to != crate::domain::evidence::AttachedTo::PostRelease
-                    && !e
-                        .item_key
-                        .as_deref()
-                        .is_some_and(|k| documentation.contains(&k))
-            })
+            .filter(|e| is_signed_evidence(e, items))
             .map(|e| (e.id, e.sha256.as_str()))
             .collect(),
     };
     serde_json::to_string(&signed).unwrap_or_default()
+}
+
+/// Whether a piece of evidence is part of what a sign-off approves: in force, and not
+/// post-release documentation (filed after the decision, on its own or at one of the
+/// documentation's items).
+pub fn is_signed_evidence(e: &Evidence, items: &[ChecklistItem]) -> bool {
+    let documentation = |key: &str| {
+        items
+            .iter()
+            .any(|i| i.kind == ChecklistKind::PostRelease && i.key == key)
+    };
+    !e.is_retracted()
+        && e.attached_to != crate::domain::evidence::AttachedTo::PostRelease
+        && !e.item_key.as_deref().is_some_and(documentation)
 }
 
 /// The hash of [`signed_content`]: what a sign-off is bound to.
@@ -107,6 +109,7 @@ pub fn gate_items(items: &[ChecklistItem]) -> Vec<GateItem> {
             key: i.key.clone(),
             kind: i.kind,
             text: i.text_en.clone(),
+            text_de: i.text_de.clone(),
             state: i.state,
         })
         .collect()

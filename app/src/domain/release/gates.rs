@@ -34,12 +34,14 @@ impl Severity {
     }
 }
 
-/// A checklist item as the gates see it.
+/// A checklist item as the gates see it, with its text in English and German: a blocker
+/// naming it is read in either language.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GateItem {
     pub key: String,
     pub kind: ChecklistKind,
     pub text: String,
+    pub text_de: String,
     pub state: ItemState,
 }
 
@@ -59,9 +61,12 @@ pub enum Blocker {
     WrongPhase {
         phase: Phase,
     },
+    /// `text` is the item's English text (what the API shows), `text_de` its German one.
     ItemNotSettled {
         key: String,
         text: String,
+        #[serde(default)]
+        text_de: String,
         state: ItemState,
     },
     KnownIssueOpen {
@@ -119,6 +124,8 @@ pub enum Blocker {
     PostReleaseOpen {
         key: String,
         text: String,
+        #[serde(default)]
+        text_de: String,
     },
     ReasonRequired,
 }
@@ -132,6 +139,7 @@ pub fn staging_gate_blockers(items: &[GateItem], issues: &[GateIssue]) -> Vec<Bl
         .map(|i| Blocker::ItemNotSettled {
             key: i.key.clone(),
             text: i.text.clone(),
+            text_de: i.text_de.clone(),
             state: i.state,
         })
         .collect();

@@ -11,7 +11,8 @@ mod phases;
 mod rollout;
 
 pub use checklist::{
-    check_item_change, check_not_applicable, reopens_without_evidence, ItemRefusal, ItemState,
+    check_item_change, check_not_applicable, reopens_without_evidence, role_allows_state,
+    ItemRefusal, ItemState,
 };
 pub use deadlines::{
     next_deadline, Countdown, Deadline, GO_NO_GO_LEAD_HOURS, STAGING_GATE_LEAD_HOURS,

@@ -11,6 +11,7 @@ fn item(key: &str, kind: ChecklistKind, state: ItemState) -> GateItem {
         key: key.into(),
         kind,
         text: key.into(),
+        text_de: format!("{key} (de)"),
         state,
     }
 }
@@ -114,6 +115,7 @@ fn staging_gate_needs_every_staging_item_settled() {
             vec![Blocker::ItemNotSettled {
                 key: "staging_smoke".into(),
                 text: "staging_smoke".into(),
+                text_de: "staging_smoke (de)".into(),
                 state
             }]
         );
@@ -421,6 +423,22 @@ fn only_the_captain_or_owner_waives_an_item_that_needs_evidence() {
     assert_eq!(check_not_applicable(NotApplicable, true, true), Ok(()));
     assert_eq!(check_not_applicable(NotApplicable, false, false), Ok(()));
     assert_eq!(check_not_applicable(Passed, true, false), Ok(()));
+}
+
+#[test]
+fn an_item_form_offers_only_the_states_its_reader_may_save() {
+    use ItemState::*;
+    // An engineer: no accepted risk, and no waiving an item that needs proof.
+    assert!(!role_allows_state(AcceptedRisk, false, false));
+    assert!(!role_allows_state(NotApplicable, true, false));
+    assert!(role_allows_state(NotApplicable, false, false));
+    for s in [Open, Passed, Failed] {
+        assert!(role_allows_state(s, true, false));
+    }
+    // The release's captain or owner: every state.
+    for s in ItemState::ALL {
+        assert!(role_allows_state(s, true, true));
+    }
 }
 
 #[test]

@@ -257,6 +257,19 @@ pub fn session_cookie(resp: &Response) -> Option<String> {
     })
 }
 
+/// The URL path of the server function `name` (`/api/{name}{hash}`), as registered.
+pub fn server_fn_path(name: &str) -> String {
+    leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path)
+        .find(|p| {
+            p.strip_prefix("/api/")
+                .and_then(|rest| rest.strip_prefix(name))
+                .is_some_and(|hash| hash.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .unwrap_or_else(|| panic!("server function {name} is registered"))
+        .to_string()
+}
+
 pub fn cookie_header(cookie: &str) -> HeaderMap {
     let mut h = HeaderMap::new();
     h.insert(COOKIE, HeaderValue::from_str(cookie).unwrap());
