@@ -138,6 +138,10 @@ test('an engineer opens an item\'s form on demand and is not offered to accept r
   // Items are saved through their folded form.
   await setItem(page, 'smoke_role_switch', 'failed', undefined, 'Role switch hangs on Android 12');
   await expect(page.locator('li[data-key="smoke_role_switch"]')).toContainText('Role switch hangs on Android 12');
+  // Who set it last is shown with the item, with the time in Europe/Berlin.
+  const who = page.locator('li[data-key="smoke_role_switch"]').getByTestId('item-who');
+  await expect(who).toContainText(engineer.name);
+  await expect(who).toContainText(/CES?T/);
   await e.ctx.close();
 });
 

@@ -149,6 +149,11 @@ pub struct ChecklistItem {
     /// `attachments` in JSON.
     #[serde(default, rename = "attachments")]
     pub evidence_count: i64,
+    /// Who set the item last (name, else e-mail) and when; `None` while nobody has.
+    #[serde(default)]
+    pub updated_by: Option<String>,
+    #[serde(default)]
+    pub updated_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

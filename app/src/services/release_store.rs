@@ -149,8 +149,11 @@ pub async fn checklist(
         r#"SELECT c.id, c.kind, c.position, c.key, c.section_de, c.section_en, c.text_de,
                 c.text_en, c.evidence_required, c.state, c.note, c.reason, c.links,
                 (SELECT count(*) FROM evidence e WHERE e.release_id = c.release_id
-                 AND e.item_key = c.key AND e.retracted_at IS NULL) AS "attachments!"
-         FROM checklist_items c WHERE c.release_id = $1
+                 AND e.item_key = c.key AND e.retracted_at IS NULL) AS "attachments!",
+                COALESCE(NULLIF(u.name, ''), u.email) AS "updated_by?",
+                c.updated_at AS "updated_at: chrono::DateTime<chrono::Utc>"
+         FROM checklist_items c LEFT JOIN users u ON u.id = c.updated_by
+         WHERE c.release_id = $1
          ORDER BY CASE c.kind WHEN 'release_checklist' THEN 0 WHEN 'staging_gate' THEN 1 WHEN 'go_live' THEN 2 ELSE 3 END, c.position"#,
         release_id
     )
@@ -174,6 +177,8 @@ pub async fn checklist(
             reason: r.reason,
             links: r.links,
             evidence_count: r.attachments,
+            updated_at: r.updated_by.is_some().then_some(r.updated_at),
+            updated_by: r.updated_by,
         })
         .collect())
 }

@@ -8,6 +8,7 @@ mod archive;
 mod audit;
 mod auth;
 mod cli;
+mod delivery;
 mod evidence;
 mod golive;
 mod probes;

@@ -9,6 +9,7 @@ use crate::domain::monitoring::is_probed_item;
 use crate::domain::release::{role_allows_state, ItemState, Phase};
 use crate::domain::release_model::ChecklistItem;
 use crate::domain::templates::ChecklistKind;
+use crate::domain::time::berlin_display;
 use crate::i18n::{Label, Lang};
 use crate::ui::evidence::EvidenceBlock;
 use crate::ui::use_lang;
@@ -75,6 +76,12 @@ fn ItemEntry(
     });
     let note = (!item.note.trim().is_empty())
         .then(|| view! { <p class="item-note muted long">{item.note.clone()}</p> });
+    // Who set it last, and when: the person to ask.
+    let who = item.updated_by.clone().map(|by| {
+        let at = item.updated_at.as_ref().map(berlin_display).unwrap_or_default();
+        let title = by.clone();
+        view! { <small class="item-who muted long" data-testid="item-who" title=title>{by}" · "{at}</small> }
+    });
     let links = (!item.links.is_empty()).then(|| {
         view! {
             <ul class="item-links">
@@ -97,6 +104,7 @@ fn ItemEntry(
                 {item.evidence_required.then(|| view! {
                     <small class="muted">{lang.pick(" · evidence required", " · Nachweis erforderlich")}</small>
                 })}
+                {who}
             </div>
             {why}
             {note}
