@@ -58,6 +58,9 @@ sign_in() { # EMAIL -> "shipgate_session=…"
 }
 cookie="$(sign_in captain@bench.example)"
 [[ -n "$cookie" ]] || { echo "bench: could not sign in" >&2; exit 1; }
+# BENCH_ONLY=browser measures the browser section only (to measure an older build the same
+# way, e.g. for bench/browser-baseline.json).
+if [[ "${BENCH_ONLY:-}" != browser ]]; then
 id=5000
 # Each target must answer 200 before it is measured.
 for check in "http://127.0.0.1:$base_port/releases/$id" ; do curl -sf "$check" >/dev/null; done
@@ -213,6 +216,7 @@ printf "%-34s %10s %9s %9s %9s   %s\n" "baseline: idle server" "-" "$idle_cpu" "
 awk -v lag="$lag_p99" -v cpu="$busy_cpu" -v rss="$busy_rss" -v n="$probes_done" -v want="$expected" 'BEGIN {
   ok = (lag <= 500 && cpu <= 25 && rss <= 150 && n >= want * 0.95) ? "ok" : "MISSED";
   printf "%-34s %8.1f ms %9.1f %9.1f %9d   lag p99 <= 500 ms, CPU <= 25%%, RSS <= 150 MB (%d due)  %s\n", "probing", lag, cpu, rss, n, want, ok }'
+fi
 
 # The browser: the sign-off page (as the product owner), the release page with 40 checklist
 # items (as the release captain) and /status, in Chromium at a slow phone's network and CPU,

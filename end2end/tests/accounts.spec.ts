@@ -77,6 +77,9 @@ test('the admin creates a release captain, who can then sign in', async ({ page,
   await form.getByRole('button', { name: 'Add user' }).click();
 
   await expect(page.getByRole('status')).toContainText(`Account created: ${captain.email}`);
+  // The page shows the new state: the form is empty again, the password gone.
+  await expect(form.getByLabel('Initial password (at least 8 characters)')).toHaveValue('');
+  await expect(form.getByLabel('Email')).toHaveValue('');
   const row = page.locator(`tr[data-email="${captain.email}"]`);
   await expect(row).toBeVisible();
   await expect(row.getByLabel('Release captain')).toBeChecked();

@@ -145,6 +145,34 @@ test('an engineer opens an item\'s form on demand and is not offered to accept r
   await e.ctx.close();
 });
 
+test('a form is empty again after it succeeded, and keeps what was typed when refused', async ({ browser }) => {
+  const c = await personPage(browser, captain);
+  const page = c.page;
+  await page.goto(releaseUrl);
+  await hydrated(page);
+  const issues = page.getByTestId('known-issues');
+  await issues.locator('summary', { hasText: 'Add a known issue' }).click();
+  const form = issues.locator('form', { has: page.locator('input[name="key"]') });
+  await form.locator('input[name="key"]').fill('RP-9');
+  await form.locator('select[name="severity"]').selectOption('p3');
+  await form.locator('input[name="title"]').fill('Typo in the settings screen');
+  await form.getByRole('button', { name: 'Add' }).click();
+  await expect(page.locator('li[data-issue="RP-9"]')).toContainText('Typo in the settings screen');
+  await hydrated(page);
+  await issues.locator('summary', { hasText: 'Add a known issue' }).click();
+  const again = issues.locator('form', { has: page.locator('input[name="key"]') });
+  await expect(again.locator('input[name="key"]')).toHaveValue('');
+  await expect(again.locator('input[name="title"]')).toHaveValue('');
+
+  // The same key twice is refused at the form, and what was typed stays.
+  await again.locator('input[name="key"]').fill('RP-9');
+  await again.locator('input[name="title"]').fill('Typo, reported again');
+  await again.getByRole('button', { name: 'Add' }).click();
+  await expect(again.getByRole('alert')).toBeVisible();
+  await expect(again.locator('input[name="title"]')).toHaveValue('Typo, reported again');
+  await c.ctx.close();
+});
+
 test('rollback is not offered before the go-live has started, and is once it has', async ({ page, browser }) => {
   await signIn(page, captain);
   await signOff(page, releaseId, 'release_captain', 'go');

@@ -36,6 +36,8 @@ test('the status view follows an environment going down, without a reload', asyn
     const env = page.locator('article[data-environment="e2e-staging"]');
     await expect(env).toHaveAttribute('data-state', 'up', { timeout: 30_000 });
     await expect(page.locator('.status-board')).toHaveAttribute('data-live', 'connected');
+    // Times read in Europe/Berlin, like everywhere else.
+    await expect(page.locator('.status-board')).not.toContainText('UTC');
     await page.evaluate(() => ((window as any).__sameDocument = true));
 
     failing = true;
