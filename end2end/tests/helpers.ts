@@ -9,6 +9,9 @@ export async function signIn(page: Page, who: Person) {
   await page.getByLabel('Password').fill(who.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page).not.toHaveURL(/\/login/);
+  // Let the landing page finish loading: a navigation that interrupts it while its bundle
+  // is still being fetched was seen (rarely) to leave the next page unhydrated.
+  await hydrated(page);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { expect, Browser, Page } from '@playwright/test';
-import { signIn } from './helpers';
+import { hydrated, signIn } from './helpers';
 
 // People and releases for release_page.spec.ts and sign.spec.ts, made over the API so
 // each file runs on a fresh instance as well as after the others.
@@ -19,6 +19,7 @@ export async function signInAnAdmin(page: Page, own: Person) {
     await page.getByLabel('Repeat the password').fill(own.password);
     await page.getByRole('button', { name: 'Create admin account' }).click();
     await expect(page).not.toHaveURL(/\/register/);
+    await hydrated(page);
     return;
   }
   for (const who of [own, firstAdmin]) {
