@@ -529,3 +529,55 @@ async fn a_signed_out_session_stays_dead(pool: PgPool) {
     let again = t.app.get("/api/v1/releases", Some(&cookie)).await;
     assert_eq!(again.status(), 401);
 }
+
+/// Without JavaScript a form posts itself: a refused server function answers with the
+/// redirect back to the page it came from (302, the refusal in the URL, not the refusal's
+/// own status, which would leave the browser on a JSON body), and the page shows it.
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn a_plain_form_post_returns_to_its_page_with_the_refusal(pool: PgPool) {
+    let t = team(pool).await;
+    let id = to_go_no_go(&t).await;
+    let page = t.app.url(&format!("/releases/{id}"));
+    let resp = t
+        .req(
+            Method::POST,
+            &server_fn_path("change_phase"),
+            Some(&t.viewer),
+        )
+        .header("accept", "text/html,application/xhtml+xml")
+        .header("referer", &page)
+        .form(&[("release_id", id.to_string()), ("to", "draft".to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 302);
+    let back = resp.headers()["location"].to_str().unwrap().to_string();
+    assert!(back.starts_with(&page) && back.contains("__err="), "{back}");
+
+    let shown = client()
+        .get(&back)
+        .header("cookie", &t.viewer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(shown.status(), 200);
+    let html = shown.text().await.unwrap();
+    assert!(
+        html.contains(r#"role="alert" class="alert error">You are not allowed to do this."#),
+        "the page shows the refusal"
+    );
+
+    // Sent in the background (as the form enhancer does), the same refusal keeps its status.
+    let json = t
+        .req(
+            Method::POST,
+            &server_fn_path("change_phase"),
+            Some(&t.viewer),
+        )
+        .header("accept", "application/json")
+        .form(&[("release_id", id.to_string()), ("to", "draft".to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json.status(), 403);
+}
