@@ -91,6 +91,9 @@ test('the whole release: staging gate with evidence, both sign-offs, canary with
 
   await page.getByRole('button', { name: 'Start staging gate' }).click();
   await expect(page.getByTestId('phase')).toHaveText('Staging gate');
+  // The phase change loaded the page again: the upload island is ready once it hydrated
+  // (a file picked before that is sent when it does).
+  await hydrated(page);
   // Evidence: a smoke-test log attached to its item through the file picker.
   const smoke = page.locator('li[data-key="staging_smoke_tests"]');
   await smoke.locator('input[type="file"]').setInputFiles({

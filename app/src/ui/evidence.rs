@@ -155,6 +155,7 @@ pub fn Attach(release_id: i64, target: String) -> impl IntoView {
     let url = upload_url(release_id, &target);
     let action = format!("{url}&return=/releases/{release_id}");
     let dragging = RwSignal::new(false);
+    let picker: NodeRef<leptos::html::Input> = NodeRef::new();
     let progress = move || {
         uploads
             .get()
@@ -207,6 +208,20 @@ pub fn Attach(release_id: i64, target: String) -> impl IntoView {
             let _ = (&ev, &start);
         }
     };
+    // Files picked while the page was still loading (before this island hydrated) are
+    // sent now rather than silently left in the picker.
+    #[cfg(feature = "hydrate")]
+    {
+        let start = start.clone();
+        Effect::new(move |_| {
+            if let Some(input) = picker.get() {
+                let files = browser::take_files(&input);
+                if !files.is_empty() {
+                    start(files);
+                }
+            }
+        });
+    }
     let on_pick = {
         let start = start.clone();
         move |ev: leptos::ev::Event| {
@@ -228,7 +243,7 @@ pub fn Attach(release_id: i64, target: String) -> impl IntoView {
         >
             <label class="muted">
                 {lang.pick("Attach evidence: drop files here, paste a screenshot, or ", "Nachweis anhängen: Dateien hierher ziehen, Screenshot einfügen oder ")}
-                <input type="file" name="file" multiple on:change=on_pick/>
+                <input type="file" name="file" multiple node_ref=picker on:change=on_pick/>
             </label>
             <noscript><button type="submit">{lang.pick("Upload", "Hochladen")}</button></noscript>
             <ul class="uploads">{progress}</ul>
@@ -347,13 +362,16 @@ mod browser {
     }
 
     pub fn files_of_input(ev: &web_sys::Event) -> Vec<web_sys::File> {
-        let input = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok());
-        let files = list(input.as_ref().and_then(|i| i.files()));
-        if let Some(i) = input {
-            i.set_value("");
-        }
+        ev.target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+            .map(|i| take_files(&i))
+            .unwrap_or_default()
+    }
+
+    /// The files in a picker, which is emptied so that the same file can be picked again.
+    pub fn take_files(input: &web_sys::HtmlInputElement) -> Vec<web_sys::File> {
+        let files = list(input.files());
+        input.set_value("");
         files
     }
 
