@@ -92,6 +92,27 @@ impl Release {
         self.is_captain(u) || self.is_owner(u)
     }
 
+    /// Whether `u` signs for `role` on this release (assigned, and holding the role).
+    pub fn signs_for(&self, u: &UserInfo, role: SignerRole) -> bool {
+        match role {
+            SignerRole::ProductOwner => self.is_owner(u),
+            SignerRole::ReleaseCaptain => self.is_captain(u),
+        }
+    }
+
+    /// The signer roles `u` holds on this release and still has to sign while it waits for
+    /// the decision: not signed yet, or signed on something that has changed since.
+    pub fn roles_left_to_sign(&self, sign_offs: &[SignOffView], u: &UserInfo) -> Vec<SignerRole> {
+        if self.phase != Phase::GoNoGo {
+            return vec![];
+        }
+        SignerRole::ALL
+            .into_iter()
+            .filter(|role| self.signs_for(u, *role))
+            .filter(|role| !sign_offs.iter().any(|s| s.role == *role && !s.stale))
+            .collect()
+    }
+
     /// Who may change who is assigned as captain or product owner, given how many
     /// sign-offs the release holds: anyone who may edit it while it is a draft, only an
     /// admin once it has left the draft, and no one once both have signed.

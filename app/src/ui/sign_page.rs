@@ -20,26 +20,10 @@ use leptos_router::hooks::use_params_map;
 /// How many hex digits of the content hash a person compares.
 const HASH_SHORT: usize = 12;
 
-/// The signer roles `me` holds on this release and still has to sign while it waits for
-/// the decision: not signed yet, or signed on something that has changed since.
+/// The signer roles `me` still has to sign on this release (`Release::roles_left_to_sign`).
 pub(super) fn roles_to_sign(p: &ReleaseDetails, me: Option<&UserInfo>) -> Vec<SignerRole> {
-    let r = &p.release;
-    let Some(u) = me.filter(|_| r.phase == Phase::GoNoGo) else {
-        return vec![];
-    };
-    SignerRole::ALL
-        .into_iter()
-        .filter(|role| holds(r, u, *role))
-        .filter(|role| !p.sign_offs.iter().any(|s| s.role == *role && !s.stale))
-        .collect()
-}
-
-/// Whether `u` signs for `role` on this release (assigned, and holding the role).
-fn holds(r: &Release, u: &UserInfo, role: SignerRole) -> bool {
-    match role {
-        SignerRole::ProductOwner => r.is_owner(u),
-        SignerRole::ReleaseCaptain => r.is_captain(u),
-    }
+    me.map(|u| p.release.roles_left_to_sign(&p.sign_offs, u))
+        .unwrap_or_default()
 }
 
 /// One Go/No-Go sign-off: a comment (the server requires one for No-Go) and two big
@@ -188,7 +172,7 @@ fn SignView(p: ReleaseDetails, sign: ServerAction<Sign>) -> impl IntoView {
     let to_sign = roles_to_sign(&p, me.as_ref());
     let signs_here = me
         .as_ref()
-        .is_some_and(|u| SignerRole::ALL.into_iter().any(|role| holds(&r, u, role)));
+        .is_some_and(|u| SignerRole::ALL.into_iter().any(|role| r.signs_for(u, role)));
     let accepted: Vec<_> = p
         .known_issues
         .iter()
