@@ -39,6 +39,9 @@ pub struct AppState {
     pub status: Arc<crate::services::status::StatusHub>,
     /// Line indexes of logs being viewed.
     pub log_indexes: Arc<crate::services::logs::LogIndexes>,
+    /// Where people reach Shipgate (`PUBLIC_BASE_URL`, no trailing slash), for links that
+    /// leave the browser: e-mails, chat messages, calendar feeds.
+    pub public_base_url: Arc<str>,
 }
 
 impl AppState {

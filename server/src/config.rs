@@ -55,6 +55,105 @@ pub struct Settings {
     /// The largest evidence upload accepted, in bytes (`EVIDENCE_MAX_MB`).
     pub evidence_max_bytes: u64,
     pub probes: ProbeSettings,
+    pub notify: NotifySettings,
+}
+
+/// E-mail and the clock notices are judged by.
+#[derive(Clone, Debug, Default)]
+pub struct NotifySettings {
+    /// Where e-mail goes (`SMTP_URL`, `MAIL_FROM`); without it e-mails are recorded as
+    /// skipped, so admins see what would have gone out.
+    pub smtp: Option<SmtpSettings>,
+    /// What time it is for reminders; tests move it on instead of sleeping.
+    pub clock: Clock,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct SmtpSettings {
+    /// The URL as lettre reads it (`tls=required` made explicit for `smtp://`).
+    pub url: String,
+    pub from: String,
+}
+
+impl std::fmt::Debug for SmtpSettings {
+    // The URL may carry a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("from", &self.from)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A source of the current time.
+#[derive(Clone)]
+pub struct Clock(std::sync::Arc<dyn Fn() -> chrono::DateTime<chrono::Utc> + Send + Sync>);
+
+impl Clock {
+    pub fn new(now: impl Fn() -> chrono::DateTime<chrono::Utc> + Send + Sync + 'static) -> Clock {
+        Clock(std::sync::Arc::new(now))
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        (self.0)()
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Clock {
+        Clock::new(chrono::Utc::now)
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Clock({})", self.now())
+    }
+}
+
+/// `smtp://` means STARTTLS, required, unless `?tls=none` (a local relay) or
+/// `?tls=opportunistic` says otherwise; `smtps://` is TLS from the first byte. Returns the
+/// URL in lettre's terms, where a plain `smtp://` would be unencrypted.
+pub fn smtp_url(raw: &str) -> Result<String, String> {
+    let mut url = url::Url::parse(raw.trim()).map_err(|e| format!("not a URL ({e})"))?;
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("names no host".into());
+    }
+    let tls = url
+        .query_pairs()
+        .find(|(k, _)| k == "tls")
+        .map(|(_, v)| v.to_string());
+    let others: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != "tls")
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let tls = match (url.scheme(), tls.as_deref()) {
+        ("smtps", None) => None,
+        ("smtps", Some(v)) => return Err(format!("`tls={v}` does not go with smtps://")),
+        ("smtp", None | Some("required")) => Some("required"),
+        ("smtp", Some("opportunistic")) => Some("opportunistic"),
+        ("smtp", Some("none")) => None,
+        ("smtp", Some(v)) => {
+            return Err(format!(
+                "`tls={v}` is not one of required, opportunistic, none"
+            ))
+        }
+        (other, _) => return Err(format!("`{other}://` is not smtp:// or smtps://")),
+    };
+    {
+        let mut q = url.query_pairs_mut();
+        q.clear();
+        for (k, v) in &others {
+            q.append_pair(k, v);
+        }
+        if let Some(t) = tls {
+            q.append_pair("tls", t);
+        }
+    }
+    if url.query() == Some("") {
+        url.set_query(None);
+    }
+    Ok(url.to_string())
 }
 
 /// The background prober, evaluator and webhook deliveries.
@@ -276,6 +375,32 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         })
     }
 
+    pub fn notify(&self) -> Result<NotifySettings, ConfigError> {
+        let Some(raw) = self.get("SMTP_URL") else {
+            return Ok(NotifySettings::default());
+        };
+        let url = smtp_url(&raw).map_err(|e| err("SMTP_URL", e))?;
+        let from = self
+            .get("MAIL_FROM")
+            .map(|v| v.trim().to_string())
+            .ok_or_else(|| {
+                err(
+                    "MAIL_FROM",
+                    "must be set when SMTP_URL is (e.g. Shipgate <shipgate@example.org>)",
+                )
+            })?;
+        if from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(err(
+                "MAIL_FROM",
+                format!("`{from}` is not an address like Shipgate <shipgate@example.org>"),
+            ));
+        }
+        Ok(NotifySettings {
+            smtp: Some(SmtpSettings { url, from }),
+            clock: Clock::default(),
+        })
+    }
+
     pub fn settings(&self) -> Result<Settings, ConfigError> {
         let log = self.log()?;
         let database_url = self.database_url()?;
@@ -342,6 +467,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             storage,
             evidence_max_bytes,
             probes: self.probes()?,
+            notify: self.notify()?,
         })
     }
 }
@@ -370,6 +496,41 @@ mod tests {
     }
 
     const DB: (&str, &str) = ("DATABASE_URL", "postgres://postgres@127.0.0.1/shipgate");
+
+    #[test]
+    fn smtp_urls_mean_starttls_unless_they_say_otherwise() {
+        assert_eq!(
+            smtp_url("smtp://user:p%40ss@mail.example.org:587").unwrap(),
+            "smtp://user:p%40ss@mail.example.org:587?tls=required"
+        );
+        assert_eq!(
+            smtp_url("smtp://127.0.0.1:2525?tls=none").unwrap(),
+            "smtp://127.0.0.1:2525"
+        );
+        assert_eq!(
+            smtp_url("smtps://u:p@mail.example.org").unwrap(),
+            "smtps://u:p@mail.example.org"
+        );
+        assert!(smtp_url("smtp://h?tls=sometimes").is_err());
+        assert!(smtp_url("http://mail.example.org").is_err());
+        assert!(smtp_url("smtps://h?tls=none").is_err());
+        let e = env(&[DB, ("SMTP_URL", "smtp://127.0.0.1:2525?tls=none")])
+            .settings()
+            .unwrap_err();
+        assert_eq!(e.var, "MAIL_FROM");
+        let s = env(&[
+            DB,
+            ("SMTP_URL", "smtp://127.0.0.1:2525?tls=none"),
+            ("MAIL_FROM", "Shipgate <shipgate@example.org>"),
+        ])
+        .settings()
+        .unwrap();
+        assert_eq!(
+            s.notify.smtp.unwrap().from,
+            "Shipgate <shipgate@example.org>"
+        );
+        assert!(env(&[DB]).settings().unwrap().notify.smtp.is_none());
+    }
 
     #[test]
     fn storage_is_local_unless_s3_is_configured_completely() {

@@ -2,12 +2,14 @@
 
 pub mod api;
 pub mod caching;
+pub mod calendar;
 pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod dossier_markdown;
 pub mod health;
 pub mod middleware;
+pub mod notify;
 pub mod prober;
 pub mod security;
 pub mod session_cache;

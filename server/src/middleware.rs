@@ -108,6 +108,8 @@ fn is_page(req: &Request) -> bool {
         && !path.starts_with("/api/")
         && !path.starts_with("/auth/")
         && path != "/lang"
+        // The calendar feed's token is its credential; calendar apps have no session.
+        && path != "/calendar.ics"
 }
 
 /// Sends people where they belong: a fresh instance to first-admin registration, anyone not

@@ -76,6 +76,7 @@ pub fn state(settings: &Settings, pool: PgPool) -> anyhow::Result<AppState> {
         release_views: Arc::default(),
         rendered_pages: Arc::default(),
         status: Arc::default(),
+        public_base_url: settings.public_base_url.trim_end_matches('/').into(),
     })
 }
 
@@ -97,6 +98,7 @@ pub fn router(state: AppState, public_base_url: String) -> Router {
     Router::new()
         .route("/health", get(health::health))
         .route("/readiness", get(health::readiness))
+        .route("/calendar.ics", get(crate::calendar::feed))
         .route("/auth/login", post(web::login))
         .route("/auth/logout", post(web::logout))
         .route("/auth/register", post(web::register))
@@ -155,6 +157,7 @@ pub struct Application {
     pool: PgPool,
     state: AppState,
     probes: crate::config::ProbeSettings,
+    notify: crate::config::NotifySettings,
 }
 
 impl Application {
@@ -172,6 +175,7 @@ impl Application {
             pool,
             state,
             probes: settings.probes.clone(),
+            notify: settings.notify.clone(),
         })
     }
 
@@ -183,7 +187,7 @@ impl Application {
 
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let sweeper = tokio::spawn(sweep_expired_sessions(self.pool.clone()));
-        let background = crate::prober::spawn(&self.state, &self.probes);
+        let background = crate::prober::spawn(&self.state, &self.probes, &self.notify);
         let result = axum::serve(
             self.listener,
             self.router

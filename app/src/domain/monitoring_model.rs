@@ -2,6 +2,7 @@
 //! data, shared by server and browser.
 
 use super::monitoring::{Component, EndpointKind, EnvironmentSpec, HealthState, Rule, Thresholds};
+use super::notify::EventGroup;
 use super::release::{Blocker, Deadline, Phase, Severity};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -180,25 +181,28 @@ pub struct Webhook {
     pub id: i64,
     pub name: String,
     pub url: String,
-    /// `json` (Shipgate's own shape) or `slack` (`{"text": …}`, for Slack-compatible chats).
+    /// `json` (Shipgate's own shape), `slack` (`{"text": …}`, for Slack-compatible chats) or
+    /// `teams` (a message card for Microsoft Teams).
     pub format: String,
+    /// The event groups the channel gets (`staging_gate`, `go_no_go`, …; see
+    /// [`EventGroup`]).
+    pub events: Vec<String>,
     pub enabled: bool,
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Delivery {
-    pub id: i64,
-    pub webhook_id: i64,
-    pub webhook: String,
-    pub alert_id: Option<i64>,
-    pub event: String,
-    pub state: String,
-    pub attempts: i32,
-    pub last_error: Option<String>,
-    pub next_attempt_at: DateTime<Utc>,
-    pub delivered_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
+impl Webhook {
+    /// The formats a webhook may have.
+    pub const FORMATS: [&'static str; 3] = ["json", "slack", "teams"];
+
+    /// What a team channel gets unless told otherwise: everything but assignments, which
+    /// concern one person.
+    pub const DEFAULT_EVENTS: [EventGroup; 4] = [
+        EventGroup::StagingGate,
+        EventGroup::GoNoGo,
+        EventGroup::GoLive,
+        EventGroup::Alerts,
+    ];
 }
 
 /// The alert thresholds and whether the public status page is on.

@@ -13,8 +13,17 @@ pub fn audit_action_label(action: &str, lang: Lang) -> Cow<'static, str> {
         "user.disable" => ("Account disabled", "Konto gesperrt"),
         "user.enable" => ("Account enabled", "Konto entsperrt"),
         "user.password" => ("Password changed", "Passwort geändert"),
+        "user.notifications" => (
+            "Notification settings changed",
+            "Benachrichtigungen geändert",
+        ),
         "token.issue" => ("API token created", "API-Token erstellt"),
         "token.revoke" => ("API token revoked", "API-Token widerrufen"),
+        "calendar.issue" => ("Calendar feed link created", "Kalender-Feed-Link erstellt"),
+        "calendar.revoke" => (
+            "Calendar feed link revoked",
+            "Kalender-Feed-Link widerrufen",
+        ),
         "release.create" => ("Release created", "Release angelegt"),
         "release.update" => ("Release edited", "Release bearbeitet"),
         "release.reassign" => ("People reassigned", "Personen neu zugeordnet"),

@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod archive;
 pub mod audit;
+pub mod calendar;
 pub mod checklists;
 pub mod dossier;
 pub mod environments;
@@ -16,6 +17,7 @@ pub mod golive;
 pub mod lifecycle;
 pub mod logs;
 pub mod metrics;
+pub mod notifications;
 pub mod releases;
 pub mod signoffs;
 pub mod status;

@@ -1,27 +1,35 @@
-//! Server functions for the alert webhooks (admins only).
+//! Server functions for the team channels' webhooks (admins only).
 
 use super::Refusal;
-use crate::domain::monitoring_model::{Delivery, Webhook};
+use crate::domain::monitoring_model::Webhook;
+use crate::domain::notify::OutboxEntry;
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use super::ssr;
 
-/// Webhooks and the deliveries that failed for good.
+/// Webhooks and the messages to them that failed for good.
 #[server]
-pub async fn webhook_overview() -> Result<(Vec<Webhook>, Vec<Delivery>), Refusal> {
-    use crate::services::alerts;
+pub async fn webhook_overview() -> Result<(Vec<Webhook>, Vec<OutboxEntry>), Refusal> {
+    use crate::services::{alerts, preferences};
     let actor = ssr::actor()?;
     let pool = &ssr::state().pool;
     Ok((
         alerts::webhooks(pool, &actor).await?,
-        crate::services::events::deliveries(pool, &actor, Some("failed")).await?,
+        preferences::outbox(pool, &actor, Some("failed"), Some("webhook")).await?,
     ))
 }
 
-/// `format` is `json` or `slack`; the alerts service refuses anything else, naming the field.
+/// `format` is `json`, `slack` or `teams`; the event groups arrive as `events[]`, one per
+/// ticked box, so the form works without JavaScript. The alerts service refuses an unknown
+/// format or group, or none at all, naming the field.
 #[server]
-pub async fn add_webhook(name: String, url: String, format: String) -> Result<(), Refusal> {
+pub async fn add_webhook(
+    name: String,
+    url: String,
+    format: String,
+    #[server(default)] events: Vec<String>,
+) -> Result<(), Refusal> {
     use crate::services::alerts::{self, NewWebhook};
     let actor = ssr::actor()?;
     alerts::add_webhook(
@@ -31,6 +39,7 @@ pub async fn add_webhook(name: String, url: String, format: String) -> Result<()
             name,
             url,
             format: Some(format),
+            events: Some(events),
         },
     )
     .await?;

@@ -5,6 +5,7 @@ use super::audit::{self, Entry};
 use super::{events, Actor, ServiceError};
 use crate::domain::monitoring::{EndpointKind, Rule};
 use crate::domain::monitoring_model::{Alert, AlertState, Webhook};
+use crate::domain::notify::EventGroup;
 use crate::domain::release::Severity;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -99,13 +100,51 @@ pub struct NewWebhook {
     pub url: String,
     #[serde(default)]
     pub format: Option<String>,
+    /// The event groups the channel gets; left out, [`Webhook::DEFAULT_EVENTS`].
+    #[serde(default)]
+    pub events: Option<Vec<String>>,
+}
+
+/// The event groups a new webhook asks for, as stored: each known, none twice, in their
+/// usual order, at least one.
+fn webhook_events(asked: Option<&[String]>) -> Result<Vec<String>, ServiceError> {
+    let Some(asked) = asked else {
+        return Ok(Webhook::DEFAULT_EVENTS
+            .iter()
+            .map(|g| g.as_str().to_string())
+            .collect());
+    };
+    let mut groups = Vec::with_capacity(asked.len());
+    for name in asked {
+        groups.push(EventGroup::parse(name.trim()).ok_or_else(|| {
+            ServiceError::invalid(
+                "events",
+                "The events are among assignment, staging_gate, go_no_go, go_live and alerts.",
+                "Die Ereignisse sind aus assignment, staging_gate, go_no_go, go_live und alerts.",
+            )
+        })?);
+    }
+    let events: Vec<String> = EventGroup::ALL
+        .into_iter()
+        .filter(|g| groups.contains(g))
+        .map(|g| g.as_str().to_string())
+        .collect();
+    if events.is_empty() {
+        return Err(ServiceError::invalid(
+            "events",
+            "Choose at least one kind of event for the webhook.",
+            "Bitte mindestens eine Art von Ereignis für den Webhook wählen.",
+        ));
+    }
+    Ok(events)
 }
 
 pub async fn webhooks(pool: &PgPool, actor: &Actor) -> Result<Vec<Webhook>, ServiceError> {
     actor.require_admin()?;
     Ok(sqlx::query_as!(
         Webhook,
-        r#"SELECT id, name, url, format, enabled, created_at AS "created_at: DateTime<Utc>"
+        r#"SELECT id, name, url, format, events, enabled,
+                  created_at AS "created_at: DateTime<Utc>"
            FROM webhooks ORDER BY id"#
     )
     .fetch_all(pool)
@@ -138,21 +177,25 @@ pub async fn add_webhook(
             "Die Webhook-URL ist eine vollständige http(s)://-Adresse.",
         ));
     }
-    if !["json", "slack"].contains(&format) {
+    if !Webhook::FORMATS.contains(&format) {
         return Err(ServiceError::invalid(
             "format",
-            "The format is json or slack.",
-            "Das Format ist json oder slack.",
+            "The format is json, slack or teams.",
+            "Das Format ist json, slack oder teams.",
         ));
     }
+    let events = webhook_events(new.events.as_deref())?;
     let mut tx = pool.begin().await?;
     let hook = sqlx::query_as!(
         Webhook,
-        r#"INSERT INTO webhooks (name, url, format, created_by) VALUES ($1, $2, $3, $4)
-           RETURNING id, name, url, format, enabled, created_at AS "created_at: DateTime<Utc>""#,
+        r#"INSERT INTO webhooks (name, url, format, events, created_by)
+           VALUES ($1, $2, $3, $4, $5)
+           RETURNING id, name, url, format, events, enabled,
+                     created_at AS "created_at: DateTime<Utc>""#,
         name,
         url,
         format,
+        &events,
         actor.user_id()
     )
     .fetch_one(&mut *tx)
@@ -164,7 +207,7 @@ pub async fn add_webhook(
             action: "webhook.add",
             release_id: None,
             old: None,
-            new: Some(json!({ "id": hook.id, "name": hook.name, "format": hook.format, "url": masked(&hook.url) })),
+            new: Some(webhook_json(&hook)),
         },
     )
     .await?;
@@ -178,7 +221,8 @@ pub async fn remove_webhook(pool: &PgPool, actor: &Actor, id: i64) -> Result<(),
     let hook = sqlx::query_as!(
         Webhook,
         r#"DELETE FROM webhooks WHERE id = $1
-           RETURNING id, name, url, format, enabled, created_at AS "created_at: DateTime<Utc>""#,
+           RETURNING id, name, url, format, events, enabled,
+                     created_at AS "created_at: DateTime<Utc>""#,
         id
     )
     .fetch_optional(&mut *tx)
@@ -190,13 +234,24 @@ pub async fn remove_webhook(pool: &PgPool, actor: &Actor, id: i64) -> Result<(),
         Entry {
             action: "webhook.remove",
             release_id: None,
-            old: Some(json!({ "id": hook.id, "name": hook.name, "format": hook.format, "url": masked(&hook.url) })),
+            old: Some(webhook_json(&hook)),
             new: None,
         },
     )
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// A webhook as the audit trail keeps it (its URL masked).
+fn webhook_json(hook: &Webhook) -> serde_json::Value {
+    json!({
+        "id": hook.id,
+        "name": hook.name,
+        "format": hook.format,
+        "events": hook.events,
+        "url": masked(&hook.url),
+    })
 }
 
 /// A webhook URL as the audit trail keeps it: scheme and host, not the token in its path.

@@ -112,8 +112,18 @@ pub async fn append(
     .await?;
     // Every change to a release writes its audit row here: the status view hears of it
     // when the transaction commits.
-    if e.release_id.is_some() {
+    if let Some(release_id) = e.release_id {
         super::events::notify(conn, "release").await?;
+        // ... and so do the people and channels it concerns.
+        super::notifications::on_release_change(
+            conn,
+            actor,
+            e.action,
+            release_id,
+            e.old.as_ref(),
+            e.new.as_ref(),
+        )
+        .await?;
     }
     Ok(())
 }

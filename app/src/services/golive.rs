@@ -8,7 +8,7 @@ use super::audit::{self, Entry};
 use super::lifecycle::apply_phase_change;
 use super::release_store::{self as store, Snapshot};
 use super::status::StatusHub;
-use super::{environments, events, freezes, Actor, ServiceError};
+use super::{environments, freezes, Actor, ServiceError};
 use crate::domain::golive::{
     complete_blockers, hold_for_next, in_window, progress, rollback_blockers, start_blockers,
     step_blockers, DocItem, Freeze, GoLiveOverview, PlannedStep, RecordedStep, StartFacts,
@@ -369,7 +369,6 @@ pub async fn rollback(
         return Ok(blockers);
     }
     let mark = store::rollback_mark(&mut tx, id).await?;
-    let (_, by) = audit::actor_label(actor);
     let detail = json!({
         "status_page_updated": input.status_page_updated,
         "team_alerted": input.team_alerted,
@@ -383,21 +382,6 @@ pub async fn rollback(
         stage_pct: None,
     };
     record(&mut tx, actor, id, step, &reason, detail).await?;
-    events::queue_release_event(
-        &mut tx,
-        "release.rolled_back",
-        &json!({
-            "event": "release.rolled_back",
-            "release": {
-                "id": r.id, "title": r.title, "version": r.version, "environment": r.environment,
-                "release_captain": r.release_captain, "product_owner": r.product_owner,
-            },
-            "reason": reason,
-            "by": by,
-            "rollback_plan": r.links.rollback_plan,
-        }),
-    )
-    .await?;
     apply_phase_change(&mut tx, actor, &r, Phase::RolledBack).await?;
     tx.commit().await?;
     Ok(vec![])

@@ -156,5 +156,18 @@ pub fn AccountPage() -> impl IntoView {
                 })}
             </Suspense>
         </section>
+        <section class="card">
+            <h2>{lang.pick("Notifications", "Benachrichtigungen")}</h2>
+            <p>
+                {lang.pick(
+                    "Shipgate e-mails you when a release waits for you and before its deadlines.",
+                    "Shipgate schreibt Ihnen, wenn ein Release auf Sie wartet, und vor seinen Fristen.",
+                )}" "
+                <a href="/account/notifications" data-testid="notification-settings">
+                    {lang.pick("Choose what you get e-mail about", "Wählen, worüber Sie E-Mails erhalten")}
+                </a>
+            </p>
+        </section>
+        <super::calendar_feeds::CalendarFeeds/>
     }
 }

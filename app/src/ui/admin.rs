@@ -96,6 +96,7 @@ pub fn AdminUsersPage() -> impl IntoView {
                     <a href="/admin/audit">{lang.pick("Audit log", "Audit-Log")}</a>
                     " · "
                     <a href="/admin/templates">{lang.pick("Checklist templates", "Checklisten-Vorlagen")}</a>
+                    " · "<a href="/admin/outbox">{lang.pick("Outbox", "Postausgang")}</a>
                 </nav>
             </div>
             {outcome}

@@ -7,7 +7,8 @@
 //!
 //! A form may ask for a note after success that survives the reload: `data-ok` (the text,
 //! rendered in the reader's language), `data-ok-field` (an input whose value is appended)
-//! and `data-ok-secret` (a field of the JSON answer shown once, e.g. a new token's secret).
+//! and `data-ok-secret` (a field of the JSON answer shown once, e.g. a new token's secret;
+//! `data-ok-secret-id` names its `data-testid`).
 //! A form with `data-stay` is not reloaded: its note shows at once and the form is reset,
 //! so a secret is never kept in the browser's storage.
 
@@ -37,6 +38,9 @@ mod browser {
     struct Flash {
         text: String,
         secret: Option<String>,
+        /// The secret's `data-testid` (`data-ok-secret-id`; `new-token` when unnamed).
+        #[serde(default)]
+        secret_id: Option<String>,
     }
 
     fn document() -> Option<Document> {
@@ -227,6 +231,7 @@ mod browser {
         let mut flash = Flash {
             text: form.get_attribute("data-ok")?,
             secret: None,
+            secret_id: form.get_attribute("data-ok-secret-id"),
         };
         if let Some(field) = form.get_attribute("data-ok-field") {
             if let Ok(Some(input)) = form.query_selector(&format!("[name=\"{field}\"]")) {
@@ -278,7 +283,8 @@ mod browser {
         }
         if let (Some(secret), Ok(code)) = (flash.secret, doc.create_element("code")) {
             code.set_class_name("secret");
-            let _ = code.set_attribute("data-testid", "new-token");
+            let id = flash.secret_id.as_deref().unwrap_or("new-token");
+            let _ = code.set_attribute("data-testid", id);
             code.set_text_content(Some(&secret));
             let _ = div.append_child(&code);
         }

@@ -1,9 +1,11 @@
 //! `/environments`: what the prober watches, the alert thresholds, the public status page
 //! switch and the webhooks. Everyone signed in reads; admins change.
 
+use super::notifications_page::group_name;
 use super::{use_lang, use_user};
 use crate::domain::monitoring::Component;
-use crate::domain::monitoring_model::{Environment, MonitoringSettings};
+use crate::domain::monitoring_model::{Environment, MonitoringSettings, Webhook};
+use crate::domain::notify::EventGroup;
 use crate::domain::time::berlin_display;
 use crate::i18n::{Label, Lang};
 use crate::server_fns::environments::{
@@ -272,6 +274,18 @@ fn Thresholds(
     }
 }
 
+/// A webhook's event groups by their names.
+fn events_text(lang: Lang, events: &[String]) -> String {
+    events
+        .iter()
+        .map(|e| match EventGroup::parse(e) {
+            Some(g) => group_name(lang, g).to_string(),
+            None => e.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[component]
 fn Webhooks(lang: Lang) -> impl IntoView {
     let add = ServerAction::<AddWebhook>::new();
@@ -301,8 +315,19 @@ fn Webhooks(lang: Lang) -> impl IntoView {
                     <select name="format">
                         <option value="json">"JSON"</option>
                         <option value="slack">{lang.pick("Slack-compatible", "Slack-kompatibel")}</option>
+                        <option value="teams">"Microsoft Teams"</option>
                     </select>
                 </label>
+                <fieldset class="roles" data-testid="webhook-events">
+                    <legend>{lang.pick("Events", "Ereignisse")}</legend>
+                    {EventGroup::ALL.into_iter().map(|g| view! {
+                        <label class="check">
+                            <input type="checkbox" name="events[]" value=g.as_str()
+                                checked=Webhook::DEFAULT_EVENTS.contains(&g)/>
+                            {group_name(lang, g)}
+                        </label>
+                    }).collect_view()}
+                </fieldset>
                 <button type="submit">{lang.pick("Add webhook", "Webhook hinzufügen")}</button>
             </ActionForm>
             <Transition fallback=|| ()>
@@ -314,6 +339,7 @@ fn Webhooks(lang: Lang) -> impl IntoView {
                                 {hooks.into_iter().map(|h| view! {
                                     <li>
                                         <strong>{h.name.clone()}</strong>" "<code>{h.url.clone()}</code>" ("{h.format.clone()}") "
+                                        <span class="muted" data-testid="webhook-events-list">{events_text(lang, &h.events)}</span>" "
                                         <ActionForm action=remove attr:class="inline">
                                             <input type="hidden" name="id" value=h.id/>
                                             <button type="submit" class="link-button">{lang.pick("remove", "entfernen")}</button>
@@ -322,6 +348,7 @@ fn Webhooks(lang: Lang) -> impl IntoView {
                                 }).collect_view()}
                             </ul>
                             <h3>{lang.pick("Failed deliveries", "Fehlgeschlagene Zustellungen")}</h3>
+                            <p><a href="/admin/outbox?channel=webhook">{lang.pick("All messages in the outbox", "Alle Nachrichten im Postausgang")}</a></p>
                             {if failed.is_empty() {
                                 view! { <p class="muted">{lang.pick("None.", "Keine.")}</p> }.into_any()
                             } else {
@@ -329,9 +356,9 @@ fn Webhooks(lang: Lang) -> impl IntoView {
                                     <ul data-testid="failed-deliveries">
                                         {failed.into_iter().map(|d| view! {
                                             <li>
-                                                {berlin_display(&d.created_at)}" · "{d.webhook.clone()}" · "{d.event.clone()}
+                                                {berlin_display(&d.created_at)}" · "{d.recipient.clone()}" · "{d.event.clone()}
                                                 " · "{d.attempts}{lang.pick(" attempts", " Versuche")}
-                                                " · "<span class="muted">{d.last_error.clone().unwrap_or_default()}</span>
+                                                " · "<span class="muted">{d.outcome.clone().unwrap_or_default()}</span>
                                             </li>
                                         }).collect_view()}
                                     </ul>

@@ -6,6 +6,7 @@ mod archive;
 mod audit_page;
 mod auth_pages;
 mod blockers;
+mod calendar_feeds;
 pub mod charts;
 mod dossier_page;
 pub(crate) mod enhance;
@@ -14,6 +15,8 @@ mod evidence;
 mod golive;
 mod layout;
 mod log_viewer;
+mod notifications_page;
+mod outbox_page;
 mod release_page;
 pub(crate) mod releases;
 mod sign_page;
@@ -202,7 +205,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin") view=admin::AdminUsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/templates") view=templates::TemplatesPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/audit") view=audit_page::AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/outbox") view=outbox_page::OutboxPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=account::AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/notifications") view=notifications_page::NotificationsPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=auth_pages::LoginPage/>
                     <Route path=path!("/register") view=auth_pages::RegisterPage/>
                 </Routes>

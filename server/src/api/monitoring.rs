@@ -1,17 +1,19 @@
 //! `/api/v1/environments…`, `/alerts`, `/monitoring/settings`, `/webhooks…`, the
-//! team-wide `/status` (JSON, and a server-sent event stream) and the public status.
+//! `/outbox`, the team-wide `/status` (JSON, and a server-sent event stream) and the public
+//! status.
 //! Everyone signed in reads; admins change. Roles are checked by the services.
 
 use super::{ApiError, ApiJson, ApiUser};
 use app::auth;
 use app::domain::account::Credential;
 use app::domain::monitoring_model::{
-    Alert, Delivery, Environment, EnvironmentStatus, MonitoringSettings, Webhook,
+    Alert, Environment, EnvironmentStatus, MonitoringSettings, Webhook,
 };
+use app::domain::notify::OutboxEntry;
 use app::services::alerts::{self, NewWebhook, Which};
 use app::services::environments::{self, EnvironmentInput};
 use app::services::status::{Published, StreamTicket};
-use app::services::{events, probe_evidence, tokens, ServiceError};
+use app::services::{preferences, probe_evidence, tokens, ServiceError};
 use app::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -39,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .route("/monitoring/settings", get(settings).put(set_settings))
         .route("/webhooks", get(webhooks).post(add_webhook))
         .route("/webhooks/deliveries", get(deliveries))
+        .route("/outbox", get(outbox))
         .route("/webhooks/{id}", delete(remove_webhook))
         .route("/status", get(status))
         .route("/status/stream", get(status_stream))
@@ -171,17 +174,30 @@ async fn remove_webhook(
 }
 
 #[derive(Deserialize)]
-struct DeliveryQuery {
+struct OutboxQuery {
     state: Option<String>,
+    channel: Option<String>,
 }
 
+/// The team channels' messages in the outbox, newest first (`?state=` filters).
 async fn deliveries(
+    state: State<AppState>,
+    user: ApiUser,
+    Query(q): Query<OutboxQuery>,
+) -> Result<Json<Vec<OutboxEntry>>, ApiError> {
+    let channel = Some("webhook".to_string());
+    outbox(state, user, Query(OutboxQuery { channel, ..q })).await
+}
+
+/// Every e-mail and team-channel message, newest first (`?state=`, `?channel=` filter).
+async fn outbox(
     State(state): State<AppState>,
     user: ApiUser,
-    Query(q): Query<DeliveryQuery>,
-) -> Result<Json<Vec<Delivery>>, ApiError> {
+    Query(q): Query<OutboxQuery>,
+) -> Result<Json<Vec<OutboxEntry>>, ApiError> {
+    let (pool, actor) = (&state.pool, user.actor());
     Ok(Json(
-        events::deliveries(&state.pool, &user.actor(), q.state.as_deref()).await?,
+        preferences::outbox(pool, &actor, q.state.as_deref(), q.channel.as_deref()).await?,
     ))
 }
 

@@ -70,7 +70,7 @@ async fn resolve_guarded(
 
 /// Why a URL that names its address literally may not be requested (names are checked
 /// when resolved, see [`GuardedResolver`]).
-pub(super) fn refused_literal(url: &str, targets: TargetPolicy) -> Option<String> {
+pub(crate) fn refused_literal(url: &str, targets: TargetPolicy) -> Option<String> {
     let url = reqwest::Url::parse(url).ok()?;
     let host = url.host_str()?;
     let ip: IpAddr = host
@@ -82,7 +82,7 @@ pub(super) fn refused_literal(url: &str, targets: TargetPolicy) -> Option<String
 }
 
 /// The address rule's refusal somewhere in an error's causes, if that is what it was.
-pub(super) fn refused_in(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+pub(crate) fn refused_in(e: &(dyn std::error::Error + 'static)) -> Option<String> {
     let mut cur = Some(e);
     while let Some(err) = cur {
         if let Some(r) = err.downcast_ref::<Refused>() {

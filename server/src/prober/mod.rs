@@ -1,16 +1,15 @@
 //! Background work inside `shipgate serve`: the prober (claims due endpoints, probes them
 //! with one shared HTTP client, writes results in batches), the evaluator (states, alerts,
-//! rollups, retention), webhook deliveries, and the status refresher that listens on the
+//! rollups, retention), the outbox worker (`crate::notify`), and the status refresher that listens on the
 //! status channel so every replica's viewers see the same snapshot.
 //!
 //! One file per job: `schedule` claims due endpoints and starts their probes, `probe` asks
 //! one endpoint and judges the answer, `guard` keeps probes and webhooks off refused
 //! addresses, `write` records results, `evaluate` turns them into states and alerts,
-//! `deliver` sends webhooks, `status` keeps the in-memory status current.
+//! `status` keeps the in-memory status current.
 
-mod deliver;
 mod evaluate;
-mod guard;
+pub(crate) mod guard;
 mod probe;
 mod schedule;
 mod status;
@@ -19,13 +18,17 @@ mod write;
 pub use guard::probe_client;
 pub use probe::{probe, BODY_CAP};
 
-use deliver::deliver;
+/// An HTTP error in words, without the URL (it may carry a token).
+pub(crate) fn describe_error(e: &dyn std::error::Error) -> String {
+    probe::describe(e)
+}
+
 use evaluate::evaluate;
 use schedule::schedule;
 use status::refresh_status;
 use write::write_results;
 
-use crate::config::ProbeSettings;
+use crate::config::{NotifySettings, ProbeSettings};
 use app::domain::monitoring::TargetPolicy;
 use app::services::probes::ProbeResult;
 use app::services::status::HubSettings;
@@ -43,7 +46,11 @@ fn targets(settings: &ProbeSettings) -> TargetPolicy {
 /// Starts the background tasks; the status refresher always, the rest unless probes are
 /// switched off. They get a pool of their own, so that neither the status listener's
 /// standing connection nor a busy evaluator takes a connection a request is waiting for.
-pub fn spawn(state: &AppState, settings: &ProbeSettings) -> Vec<JoinHandle<()>> {
+pub fn spawn(
+    state: &AppState,
+    settings: &ProbeSettings,
+    notify: &NotifySettings,
+) -> Vec<JoinHandle<()>> {
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(6)
         .acquire_timeout(Duration::from_secs(5))
@@ -76,10 +83,14 @@ pub fn spawn(state: &AppState, settings: &ProbeSettings) -> Vec<JoinHandle<()>> 
         to_writer,
     )));
     tasks.push(tokio::spawn(evaluate(state.clone(), settings.clone())));
-    tasks.push(tokio::spawn(deliver(
+    let notifier = crate::notify::Notifier::new(
         state.pool.clone(),
-        settings.clone(),
+        notify,
         client,
-    )));
+        targets(settings),
+        &state.public_base_url,
+        settings.webhook_retry_base,
+    );
+    tasks.push(tokio::spawn(notifier.run()));
     tasks
 }

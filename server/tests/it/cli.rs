@@ -39,17 +39,18 @@ async fn migrations_go_down_one_step_and_up_again(pool: PgPool) {
     let env = [("DATABASE_URL", url.as_str())];
     let tables = |pool: PgPool| async move {
         sqlx::query_scalar::<_, i64>(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name IN ('users', 'releases', 'evidence', 'environments', 'dossiers')",
+            "SELECT count(*) FROM information_schema.tables WHERE table_name IN ('users', 'releases', 'evidence', 'environments', 'dossiers', 'calendar_feeds')",
         )
         .fetch_one(&pool)
         .await
         .unwrap()
     };
-    assert_eq!(tables(pool.clone()).await, 5);
+    assert_eq!(tables(pool.clone()).await, 6);
 
-    // Each `down` reverts one migration: go-live and dossiers, monitoring, evidence,
-    // releases, then accounts.
-    for left in [4, 3, 2, 1, 0] {
+    // Each `down` reverts one migration: notifications (the outbox turns back into the
+    // webhook deliveries), go-live and dossiers, monitoring, evidence, releases, then
+    // accounts.
+    for left in [5, 4, 3, 2, 1, 0] {
         let down = shipgate(&["migrate", "down"], &env, None);
         assert!(down.status.success(), "{}", stderr(&down));
         assert_eq!(tables(pool.clone()).await, left);
@@ -57,7 +58,7 @@ async fn migrations_go_down_one_step_and_up_again(pool: PgPool) {
 
     let up = shipgate(&["migrate", "up"], &env, None);
     assert!(up.status.success(), "{}", stderr(&up));
-    assert_eq!(tables(pool.clone()).await, 5);
+    assert_eq!(tables(pool.clone()).await, 6);
     let again = shipgate(&["migrate", "up"], &env, None);
     assert!(
         again.status.success(),

@@ -285,9 +285,11 @@ async fn probes_judge_every_kind_of_target_and_alerts_open_and_resolve(pool: PgP
             )
             .await;
         if let Some(d) = failed.as_array().unwrap().first() {
-            assert_eq!(d["webhook"], "broken");
+            assert_eq!(d["channel"], "webhook");
+            assert_eq!(d["recipient"], "broken");
+            assert_eq!(d["event_group"], "alerts");
             assert_eq!(d["attempts"], 6);
-            assert!(d["last_error"].as_str().unwrap().contains("500"));
+            assert!(d["outcome"].as_str().unwrap().contains("500"), "{d}");
             break;
         }
         deadline.wait(failed).await;
@@ -509,7 +511,12 @@ async fn environments_are_for_admins_to_change_and_secrets_stay_secret(pool: PgP
 
 #[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
 async fn the_staging_health_item_is_filled_from_the_probes_and_p1_suggests_rollback(pool: PgPool) {
-    let c = ctx(pool.clone()).await;
+    let sink = common::smtp::SmtpSink::start(None, 0);
+    let clock = common::TestClock::default();
+    let c = ctx_with(pool.clone(), |s| {
+        s.notify = common::settings_with_mail(&sink.url(), &clock).notify;
+    })
+    .await;
     c.app
         .add_user("rc@example.org", PW, &["release_captain"])
         .await;
@@ -532,7 +539,7 @@ async fn the_staging_health_item_is_filled_from_the_probes_and_p1_suggests_rollb
             Some(
                 json!({ "title": "Probe release", "version": "3.1.0", "environment": "prod",
                          "window_start": start, "window_end": start + chrono::Duration::hours(2),
-                         "release_captain": "rc@example.org" }),
+                         "release_captain": "rc@example.org", "on_call": "viewer@example.org" }),
             ),
         )
         .await
@@ -649,6 +656,13 @@ async fn the_staging_health_item_is_filled_from_the_probes_and_p1_suggests_rollb
             .contains("prod"),
         "{api}"
     );
+    // The captain and the on-call person named on the release hear of it by e-mail.
+    for who in ["rc@example.org", "viewer@example.org"] {
+        let m = sink
+            .wait_for(who, "P1 während des Go-Live: Probe release 3.1.0")
+            .await;
+        assert!(m.text.contains("prod"), "{}", m.text);
+    }
     // The mark stays when the alert resolves: it is part of the release's story.
     r.set("prod", Mode::Status(200));
     let page = c.app.get_text(&format!("/releases/{id}"), Some(&rc)).await;

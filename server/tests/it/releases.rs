@@ -449,6 +449,12 @@ async fn route_by_role_matrix(pool: PgPool) {
             "a",
         ),
         (
+            Method::GET,
+            "/api/v1/outbox?state=failed".into(),
+            json!(null),
+            "a",
+        ),
+        (
             Method::POST,
             r("/checklist/staging_health/probe-snapshot"),
             json!(null),

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod responder;
+pub mod smtp;
 pub mod team;
 
 use app::services::accounts::{self, NewUser};
@@ -48,7 +49,41 @@ pub fn settings(database_url: &str) -> Settings {
             webhook_retry_base: Duration::from_millis(50),
             ..Default::default()
         },
+        notify: Default::default(),
     }
+}
+
+/// A clock the tests move on instead of sleeping: real time plus an offset.
+#[derive(Clone, Default)]
+pub struct TestClock(std::sync::Arc<std::sync::atomic::AtomicI64>);
+
+impl TestClock {
+    pub fn clock(&self) -> shipgate_server::config::Clock {
+        let offset = self.0.clone();
+        shipgate_server::config::Clock::new(move || {
+            chrono::Utc::now()
+                + chrono::Duration::milliseconds(offset.load(std::sync::atomic::Ordering::SeqCst))
+        })
+    }
+
+    /// Moves the clock to `at` (from then on it runs on from there).
+    pub fn set(&self, at: chrono::DateTime<chrono::Utc>) {
+        let offset = (at - chrono::Utc::now()).num_milliseconds();
+        self.0.store(offset, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Settings for a Shipgate that mails through `smtp_url` and judges reminders by `clock`.
+pub fn settings_with_mail(smtp_url: &str, clock: &TestClock) -> Settings {
+    let mut s = settings("postgres://unused");
+    s.notify = shipgate_server::config::NotifySettings {
+        smtp: Some(shipgate_server::config::SmtpSettings {
+            url: shipgate_server::config::smtp_url(smtp_url).unwrap(),
+            from: "Shipgate <shipgate@example.org>".into(),
+        }),
+        clock: clock.clock(),
+    };
+    s
 }
 
 /// A fresh, empty folder under the system's temp dir.

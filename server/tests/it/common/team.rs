@@ -20,7 +20,12 @@ pub struct Team {
 }
 
 pub async fn team(pool: PgPool) -> Team {
-    let app = spawn_app(pool).await;
+    team_with(pool, settings("postgres://unused")).await
+}
+
+/// The team, on a Shipgate run with `settings`.
+pub async fn team_with(pool: PgPool, settings: Settings) -> Team {
+    let app = spawn_app_with(pool, settings).await;
     app.add_user("admin@example.org", PW, &["admin"]).await;
     app.add_user("rc@example.org", PW, &["release_captain"])
         .await;
