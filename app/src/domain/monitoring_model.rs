@@ -195,8 +195,8 @@ impl Webhook {
     /// The formats a webhook may have.
     pub const FORMATS: [&'static str; 3] = ["json", "slack", "teams"];
 
-    /// What a team channel gets unless told otherwise: everything but assignments, which
-    /// concern one person.
+    /// What team channels can hear of, and get unless told otherwise: everything but
+    /// assignments, which concern one person and go by e-mail only.
     pub const DEFAULT_EVENTS: [EventGroup; 4] = [
         EventGroup::StagingGate,
         EventGroup::GoNoGo,

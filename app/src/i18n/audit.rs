@@ -58,6 +58,7 @@ pub fn audit_action_label(action: &str, lang: Lang) -> Cow<'static, str> {
         "freeze.remove" => ("Freeze window removed", "Freeze-Fenster entfernt"),
         "webhook.add" => ("Webhook added", "Webhook hinzugefügt"),
         "webhook.remove" => ("Webhook removed", "Webhook entfernt"),
+        "webhook.events" => ("Webhook events changed", "Webhook-Ereignisse geändert"),
         other => return other.to_string().into(),
     };
     lang.pick(en, de).into()

@@ -51,3 +51,15 @@ pub async fn remove_webhook(id: i64) -> Result<(), Refusal> {
     let actor = ssr::actor()?;
     Ok(crate::services::alerts::remove_webhook(&ssr::state().pool, &actor, id).await?)
 }
+
+/// The event groups a team channel gets, one `events[]` per ticked box.
+#[server]
+pub async fn set_webhook_events(
+    id: i64,
+    #[server(default)] events: Vec<String>,
+) -> Result<(), Refusal> {
+    let actor = ssr::actor()?;
+    let pool = &ssr::state().pool;
+    crate::services::alerts::set_webhook_events(pool, &actor, id, &events).await?;
+    Ok(())
+}

@@ -116,13 +116,17 @@ fn webhook_events(asked: Option<&[String]>) -> Result<Vec<String>, ServiceError>
     };
     let mut groups = Vec::with_capacity(asked.len());
     for name in asked {
-        groups.push(EventGroup::parse(name.trim()).ok_or_else(|| {
-            ServiceError::invalid(
-                "events",
-                "The events are among assignment, staging_gate, go_no_go, go_live and alerts.",
-                "Die Ereignisse sind aus assignment, staging_gate, go_no_go, go_live und alerts.",
-            )
-        })?);
+        // Assignments concern one person: they go by e-mail only.
+        let group = EventGroup::parse(name.trim())
+            .filter(|g| Webhook::DEFAULT_EVENTS.contains(g))
+            .ok_or_else(|| {
+                ServiceError::invalid(
+                    "events",
+                    "The events are among staging_gate, go_no_go, go_live and alerts.",
+                    "Die Ereignisse sind aus staging_gate, go_no_go, go_live und alerts.",
+                )
+            })?;
+        groups.push(group);
     }
     let events: Vec<String> = EventGroup::ALL
         .into_iter()
@@ -137,6 +141,45 @@ fn webhook_events(asked: Option<&[String]>) -> Result<Vec<String>, ServiceError>
         ));
     }
     Ok(events)
+}
+
+/// Changes which event groups a team channel gets; what it was sent stays in the outbox.
+pub async fn set_webhook_events(
+    pool: &PgPool,
+    actor: &Actor,
+    id: i64,
+    events: &[String],
+) -> Result<Webhook, ServiceError> {
+    actor.require_admin()?;
+    let events = webhook_events(Some(events))?;
+    let mut tx = pool.begin().await?;
+    let before = sqlx::query_scalar!("SELECT events FROM webhooks WHERE id = $1 FOR UPDATE", id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let hook = sqlx::query_as!(
+        Webhook,
+        r#"UPDATE webhooks SET events = $2 WHERE id = $1
+           RETURNING id, name, url, format, events, enabled,
+                     created_at AS "created_at: DateTime<Utc>""#,
+        id,
+        &events
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    audit::append(
+        &mut tx,
+        actor,
+        Entry {
+            action: "webhook.events",
+            release_id: None,
+            old: Some(json!({ "id": id, "name": hook.name, "events": before })),
+            new: Some(json!({ "id": id, "name": hook.name, "events": hook.events })),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(hook)
 }
 
 pub async fn webhooks(pool: &PgPool, actor: &Actor) -> Result<Vec<Webhook>, ServiceError> {

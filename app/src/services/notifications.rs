@@ -40,9 +40,7 @@ async fn people(conn: &mut PgConnection, release_id: i64) -> Result<People, Serv
     let r = sqlx::query!(
         r#"SELECT r.release_captain_id, r.product_owner_id,
                   (SELECT u.id FROM users u
-                   WHERE NOT u.disabled AND r.on_call IS NOT NULL AND btrim(r.on_call) <> ''
-                     AND (u.email = lower(btrim(r.on_call)) OR lower(u.name) = lower(btrim(r.on_call)))
-                   ORDER BY u.id LIMIT 1) AS "on_call?"
+                   WHERE NOT u.disabled AND u.email = lower(btrim(r.on_call))) AS "on_call?"
            FROM releases r WHERE r.id = $1"#,
         release_id
     )
@@ -195,13 +193,25 @@ pub async fn on_release_change(
                 if action == "release.reassign" && field(old, key) == field(new, key) {
                     continue;
                 }
+                if r.phase == Phase::GoNoGo {
+                    // Reassigned while the decision is open: the new holder signs for it.
+                    let open = Notice {
+                        event: Event::GoNoGoOpen,
+                        release_id,
+                        payload: payload(Event::GoNoGoOpen, &r, actor, json!({})),
+                        due: None,
+                        condition: None,
+                        about: Some(r.revision.to_string()),
+                    };
+                    to_people(conn, &open, &[uid], by).await?;
+                }
                 let n = Notice {
                     event: Event::Assigned,
                     release_id,
                     payload: payload(Event::Assigned, &r, actor, json!({ "role": role })),
                     due: None,
                     condition: None,
-                    about: Some(role.as_str().to_string()),
+                    about: Some(format!("{}:{}", role.as_str(), r.revision)),
                 };
                 to_people(conn, &n, &[uid], by).await?;
             }
@@ -221,24 +231,6 @@ pub async fn on_release_change(
         "go_live.start" | "go_live.step" | "go_live.complete" | "go_live.rollback" => {
             go_live_notices(conn, actor, &r, &both, action, new).await?;
         }
-        "release.rollback_suggested" => {
-            let n = Notice {
-                event: Event::P1DuringGoLive,
-                release_id,
-                payload: payload(
-                    Event::P1DuringGoLive,
-                    &r,
-                    actor,
-                    json!({ "because": new.and_then(|v| v.get("because")) }),
-                ),
-                due: None,
-                condition: None,
-                about: None,
-            };
-            let mut to = both.clone();
-            to.extend(p.on_call);
-            to_people(conn, &n, &to, by).await?;
-        }
         _ => {}
     }
     if r.phase == Phase::GoNoGo {
@@ -249,6 +241,46 @@ pub async fn on_release_change(
         "release.create" | "release.update" | "release.reassign" | "release.phase"
     ) {
         replan(conn, &r, &p).await?;
+    }
+    Ok(())
+}
+
+/// A P1 alert opened in `environment`: the captain, the owner and the on-call person of
+/// each release going live there hear of it (in the transaction that opens the alert).
+pub async fn p1_opened(
+    conn: &mut PgConnection,
+    alert_id: i64,
+    environment: &str,
+    message: &str,
+) -> Result<(), ServiceError> {
+    let live = sqlx::query_scalar!(
+        "SELECT id FROM releases
+         WHERE phase = 'go_live' AND lower(btrim(environment)) = lower(btrim($1))",
+        environment
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for id in live {
+        let r = load(conn, id).await?;
+        let p = people(conn, id).await?;
+        let n = Notice {
+            event: Event::P1DuringGoLive,
+            release_id: id,
+            payload: payload(
+                Event::P1DuringGoLive,
+                &r,
+                &Actor::Probes,
+                json!({ "because": message }),
+            ),
+            due: None,
+            condition: None,
+            about: Some(format!("alert{alert_id}")),
+        };
+        let to: Vec<i64> = [p.captain, p.owner, p.on_call]
+            .into_iter()
+            .flatten()
+            .collect();
+        to_people(conn, &n, &to, None).await?;
     }
     Ok(())
 }
@@ -368,7 +400,16 @@ async fn stale_sign_offs(
         return Ok(());
     }
     let current = release_store::snapshot(conn, r.id).await?.content_hash();
-    for s in signed.into_iter().filter(|s| s.content_hash != current) {
+    let p = people(conn, r.id).await?;
+    let holds = |role: &str, signer: i64| match role {
+        "product_owner" => p.owner == Some(signer),
+        _ => p.captain == Some(signer),
+    };
+    // A signer replaced since is not asked again; the new holder heard Go/No-Go is open.
+    for s in signed
+        .into_iter()
+        .filter(|s| s.content_hash != current && holds(&s.role, s.signer_id))
+    {
         let n = Notice {
             event: Event::SignOffStale,
             release_id: r.id,

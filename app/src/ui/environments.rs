@@ -12,7 +12,7 @@ use crate::server_fns::environments::{
     list_environments, load_monitoring_settings, CreateEnvironment, DeleteEnvironment,
     SaveMonitoringSettings,
 };
-use crate::server_fns::webhooks::{webhook_overview, AddWebhook, RemoveWebhook};
+use crate::server_fns::webhooks::{webhook_overview, AddWebhook, RemoveWebhook, SetWebhookEvents};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -290,14 +290,22 @@ fn events_text(lang: Lang, events: &[String]) -> String {
 fn Webhooks(lang: Lang) -> impl IntoView {
     let add = ServerAction::<AddWebhook>::new();
     let remove = ServerAction::<RemoveWebhook>::new();
+    let set_events = ServerAction::<SetWebhookEvents>::new();
     let overview = Resource::new(
-        move || (add.version().get(), remove.version().get()),
+        move || {
+            (
+                add.version().get(),
+                remove.version().get(),
+                set_events.version().get(),
+            )
+        },
         |_| webhook_overview(),
     );
     let failure = move || {
         [
             add.value().get().and_then(|r| r.err()),
             remove.value().get().and_then(|r| r.err()),
+            set_events.value().get().and_then(|r| r.err()),
         ]
         .into_iter()
         .flatten()
@@ -320,10 +328,9 @@ fn Webhooks(lang: Lang) -> impl IntoView {
                 </label>
                 <fieldset class="roles" data-testid="webhook-events">
                     <legend>{lang.pick("Events", "Ereignisse")}</legend>
-                    {EventGroup::ALL.into_iter().map(|g| view! {
+                    {Webhook::DEFAULT_EVENTS.into_iter().map(|g| view! {
                         <label class="check">
-                            <input type="checkbox" name="events[]" value=g.as_str()
-                                checked=Webhook::DEFAULT_EVENTS.contains(&g)/>
+                            <input type="checkbox" name="events[]" value=g.as_str() checked=true/>
                             {group_name(lang, g)}
                         </label>
                     }).collect_view()}
@@ -344,6 +351,22 @@ fn Webhooks(lang: Lang) -> impl IntoView {
                                             <input type="hidden" name="id" value=h.id/>
                                             <button type="submit" class="link-button">{lang.pick("remove", "entfernen")}</button>
                                         </ActionForm>
+                                        <details>
+                                            <summary>{lang.pick("Change events", "Ereignisse ändern")}</summary>
+                                            <ActionForm action=set_events attr:class="row"
+                                                attr:data-testid=format!("webhook-events-{}", h.id)
+                                                attr:data-ok=lang.pick("Webhook events saved.", "Webhook-Ereignisse gespeichert.")>
+                                                <input type="hidden" name="id" value=h.id/>
+                                                {Webhook::DEFAULT_EVENTS.into_iter().map(|g| view! {
+                                                    <label class="check">
+                                                        <input type="checkbox" name="events[]" value=g.as_str()
+                                                            checked=h.events.iter().any(|e| e == g.as_str())/>
+                                                        {group_name(lang, g)}
+                                                    </label>
+                                                }).collect_view()}
+                                                <button type="submit">{lang.pick("Save", "Speichern")}</button>
+                                            </ActionForm>
+                                        </details>
                                     </li>
                                 }).collect_view()}
                             </ul>

@@ -42,7 +42,10 @@ pub fn router() -> Router<AppState> {
         .route("/webhooks", get(webhooks).post(add_webhook))
         .route("/webhooks/deliveries", get(deliveries))
         .route("/outbox", get(outbox))
-        .route("/webhooks/{id}", delete(remove_webhook))
+        .route(
+            "/webhooks/{id}",
+            delete(remove_webhook).patch(set_webhook_events),
+        )
         .route("/status", get(status))
         .route("/status/stream", get(status_stream))
         .route("/public/status", get(public_status))
@@ -171,6 +174,22 @@ async fn remove_webhook(
 ) -> Result<StatusCode, ApiError> {
     alerts::remove_webhook(&state.pool, &user.actor(), id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct WebhookEvents {
+    events: Vec<String>,
+}
+
+/// `PATCH /api/v1/webhooks/{id}` `{"events": [...]}`: the groups the channel gets.
+async fn set_webhook_events(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<WebhookEvents>,
+) -> Result<Json<Webhook>, ApiError> {
+    let hook = alerts::set_webhook_events(&state.pool, &user.actor(), id, &body.events).await?;
+    Ok(Json(hook))
 }
 
 #[derive(Deserialize)]

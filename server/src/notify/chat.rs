@@ -28,6 +28,14 @@ fn line(event: Option<Event>, payload: &Value) -> (String, String) {
     }
 }
 
+/// Slack reads `<…>` as links and mentions (`<!channel>`): what people typed is escaped
+/// as Slack asks, `&`, `<` and `>`.
+fn slack_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 fn absolute_link(payload: &Value, base_url: &str) -> Option<String> {
     payload["link"].as_str().map(|l| format!("{base_url}{l}"))
 }
@@ -38,9 +46,9 @@ pub fn body_for(format: &str, event: Option<Event>, payload: &Value, base_url: &
         "slack" => {
             let (title, text) = line(event, payload);
             let mut t = if text.is_empty() {
-                title
+                slack_escape(&title)
             } else {
-                format!("{title} — {text}")
+                slack_escape(&format!("{title} — {text}"))
             };
             if let Some(l) = &link {
                 t.push_str(&format!(" <{l}|open>"));
@@ -59,7 +67,8 @@ pub fn body_for(format: &str, event: Option<Event>, payload: &Value, base_url: &
                     _ => "0078D7",
                 },
                 "title": title,
-                "text": text,
+                // Plain text: a title or reason people typed is not Markdown (no links).
+                "sections": [{ "text": text, "markdown": false }],
             });
             if let Some(l) = link {
                 card["potentialAction"] = json!([{
@@ -84,6 +93,22 @@ pub fn body_for(format: &str, event: Option<Event>, payload: &Value, base_url: &
 mod tests {
     use super::*;
 
+    #[test]
+    fn what_people_typed_cannot_mention_or_link_in_slack() {
+        let mut p = rolled_back();
+        p["reason"] = json!("<!channel> see <https://evil.example|here> & more");
+        let slack = body_for(
+            "slack",
+            Some(Event::RolledBack),
+            &p,
+            "https://sg.example.org",
+        );
+        let text = slack["text"].as_str().unwrap();
+        assert!(text.contains("&lt;!channel&gt;"), "{text}");
+        assert!(!text.contains("<https://evil"), "{text}");
+        assert!(text.ends_with("<https://sg.example.org/releases/3|open>"));
+    }
+
     fn rolled_back() -> Value {
         json!({
             "event": "release.rolled_back",
@@ -106,6 +131,11 @@ mod tests {
             teams["potentialAction"][0]["targets"][0]["uri"],
             "https://sg.example.org/releases/3"
         );
+        assert!(teams["sections"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("error rate"));
+        assert_eq!(teams["sections"][0]["markdown"], false);
         let own = body_for("json", Some(Event::RolledBack), &rolled_back(), base);
         assert_eq!(own["event"], "release.rolled_back");
         assert_eq!(own["url"], "https://sg.example.org/releases/3");

@@ -26,6 +26,8 @@ pub struct Notifier {
     pub base_url: String,
     pub clock: Clock,
     pub retry_base_ms: u64,
+    /// What the probes say about targets, for the end of a stability hold.
+    pub status: std::sync::Arc<app::services::status::StatusHub>,
 }
 
 impl Notifier {
@@ -36,6 +38,7 @@ impl Notifier {
         targets: TargetPolicy,
         base_url: &str,
         retry_base: Duration,
+        status: std::sync::Arc<app::services::status::StatusHub>,
     ) -> Notifier {
         let mailer = settings.smtp.as_ref().and_then(|s| {
             Mailer::new(s, base_url)
@@ -50,6 +53,7 @@ impl Notifier {
             base_url: base_url.trim_end_matches('/').to_string(),
             clock: settings.clock.clone(),
             retry_base_ms: retry_base.as_millis() as u64,
+            status,
         }
     }
 
@@ -62,12 +66,32 @@ impl Notifier {
                 Vec::new()
             });
         let n = due.len();
-        // All at once: a claim holds a minute, each try at most 30 seconds.
-        futures_util::future::join_all(due.into_iter().map(|d| self.handle(d))).await;
+        // All at once, each try cut off well within the lease, so no other replica takes
+        // a row while it is still being sent.
+        futures_util::future::join_all(due.into_iter().map(|d| async move {
+            let (id, attempts) = (d.id, d.attempts);
+            if tokio::time::timeout(outbox::TRY_LIMIT, self.handle(d))
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    outbox = id,
+                    attempt = attempts,
+                    "a delivery took too long; it is tried again after its lease"
+                );
+            }
+        }))
+        .await;
         n
     }
 
     async fn handle(&self, d: Due) {
+        if let Some(until) = self.hold_runs_until(&d).await {
+            if let Err(e) = outbox::postpone(&self.pool, &d, until).await {
+                tracing::warn!(error = %e, "postponing a notice failed");
+            }
+            return;
+        }
         let outcome = match outbox::judge(&self.pool, &d).await {
             Ok(Verdict::Skip(why)) => Outcome::Skipped(why),
             Ok(Verdict::Send) => self.send(&d).await,
@@ -82,6 +106,20 @@ impl Notifier {
         if let Err(e) = outbox::done(&self.pool, &d, outcome, self.retry_base_ms).await {
             tracing::warn!(error = %e, "recording a delivery failed");
         }
+    }
+
+    /// For the end of a stability hold: when the hold, judged by the probes now, ends
+    /// later than planned (the target was not healthy all along), the new end.
+    async fn hold_runs_until(&self, d: &Due) -> Option<chrono::DateTime<chrono::Utc>> {
+        if outbox::event_of(d) != Some(app::domain::notify::Event::GoLiveHoldFinished) {
+            return None;
+        }
+        let now = self.clock.now();
+        let overview =
+            app::services::golive::overview(&self.pool, &self.status, d.release_id?, now)
+                .await
+                .ok()?;
+        overview.hold.map(|h| h.until).filter(|until| *until > now)
     }
 
     async fn send(&self, d: &Due) -> Outcome {

@@ -43,9 +43,10 @@ fn targets(settings: &ProbeSettings) -> TargetPolicy {
     }
 }
 
-/// Starts the background tasks; the status refresher always, the rest unless probes are
-/// switched off. They get a pool of their own, so that neither the status listener's
-/// standing connection nor a busy evaluator takes a connection a request is waiting for.
+/// Starts the background tasks; the status refresher and the outbox worker always, the
+/// probes unless they are switched off. They get a pool of their own, so that neither the
+/// status listener's standing connection nor a busy evaluator takes a connection a request
+/// is waiting for.
 pub fn spawn(
     state: &AppState,
     settings: &ProbeSettings,
@@ -66,6 +67,18 @@ pub fn spawn(
         streams_per_user: settings.status_streams_per_user,
     });
     let mut tasks = vec![tokio::spawn(refresh_status(state.clone()))];
+    // The outbox worker runs whether or not this process probes: e-mail and reminders do
+    // not depend on it.
+    let notifier = crate::notify::Notifier::new(
+        state.pool.clone(),
+        notify,
+        probe_client(targets(settings)),
+        targets(settings),
+        &state.public_base_url,
+        settings.webhook_retry_base,
+        state.status.clone(),
+    );
+    tasks.push(tokio::spawn(notifier.run()));
     if !settings.enabled {
         return tasks;
     }
@@ -79,18 +92,9 @@ pub fn spawn(
     tasks.push(tokio::spawn(schedule(
         state.pool.clone(),
         settings.clone(),
-        client.clone(),
+        client,
         to_writer,
     )));
     tasks.push(tokio::spawn(evaluate(state.clone(), settings.clone())));
-    let notifier = crate::notify::Notifier::new(
-        state.pool.clone(),
-        notify,
-        client,
-        targets(settings),
-        &state.public_base_url,
-        settings.webhook_retry_base,
-    );
-    tasks.push(tokio::spawn(notifier.run()));
     tasks
 }

@@ -242,6 +242,39 @@ async fn a_stale_sign_off_asks_the_signer_to_sign_again_saying_what_changed(pool
 }
 
 #[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
+async fn a_signer_replaced_during_go_no_go_is_not_asked_again_and_the_new_one_is(pool: PgPool) {
+    let sink = SmtpSink::start(None, 0);
+    let clock = TestClock::default();
+    let t = mail_team(&pool, &sink, &clock).await;
+    t.app
+        .add_user("po2@example.org", PW, &["product_owner"])
+        .await;
+    let id = to_go_no_go(&t).await;
+    set_preconditions(&t, id).await;
+    t.sign(id, &t.owner, "product_owner", "go", 201).await;
+    let path = format!("/api/v1/releases/{id}");
+    let current: Value = t.fetch(&path, &t.admin).await;
+    let change = json!({ "revision": current["revision"], "product_owner": "po2@example.org" });
+    t.expect(Method::PATCH, &path, &t.admin, change, 200).await;
+
+    let m = sink
+        .wait_for("po2@example.org", "Go/No-Go wartet auf Ihre Freigabe")
+        .await;
+    assert!(m
+        .links()
+        .contains(&format!("http://shipgate.test/releases/{id}/sign")));
+    sink.wait_for("po2@example.org", "Sie sind Product Owner")
+        .await;
+    settled(&pool, &clock).await;
+    assert!(
+        sink.mails_to("po@example.org")
+            .iter()
+            .all(|m| !m.subject.contains("Bitte erneut freigeben")),
+        "the replaced owner no longer signs"
+    );
+}
+
+#[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
 async fn go_live_steps_reach_the_team_channel_and_the_signers(pool: PgPool) {
     let sink = SmtpSink::start(None, 0);
     let clock = TestClock::default();
@@ -304,7 +337,7 @@ async fn go_live_steps_reach_the_team_channel_and_the_signers(pool: PgPool) {
                         .is_some_and(|t| t.contains("Rolled back"))
                 })
                 .unwrap();
-            assert!(rolled["text"]
+            assert!(rolled["sections"][0]["text"]
                 .as_str()
                 .unwrap()
                 .contains("5xx after the switch"));

@@ -278,7 +278,7 @@ async fn the_outbox_is_for_admins_and_filters_by_state_and_channel(pool: PgPool)
 
 #[sqlx::test(migrator = "shipgate_server::MIGRATOR")]
 async fn webhooks_take_json_slack_or_teams_and_the_event_groups_they_get(pool: PgPool) {
-    let t = team(pool).await;
+    let t = team(pool.clone()).await;
     let hooks = "/api/v1/webhooks";
     let url = "http://127.0.0.1:9/hook";
     for (body, field) in [
@@ -316,8 +316,12 @@ async fn webhooks_take_json_slack_or_teams_and_the_event_groups_they_get(pool: P
         json!(["staging_gate", "go_no_go", "go_live", "alerts"]),
         "everything but assignments by default"
     );
+    // Assignments concern one person and go by e-mail only.
     let body = json!({ "name": "teams", "url": url, "format": "teams",
-                       "events": ["go_live", "assignment", "go_live"] });
+                       "events": ["go_live", "assignment"] });
+    t.expect(Method::POST, hooks, &t.admin, body, 422).await;
+    let body = json!({ "name": "teams", "url": url, "format": "teams",
+                       "events": ["go_live", "alerts", "go_live"] });
     let teams: Value = t
         .expect(Method::POST, hooks, &t.admin, body, 201)
         .await
@@ -325,9 +329,42 @@ async fn webhooks_take_json_slack_or_teams_and_the_event_groups_they_get(pool: P
         .await
         .unwrap();
     assert_eq!(teams["format"], "teams");
-    assert_eq!(teams["events"], json!(["assignment", "go_live"]));
+    assert_eq!(teams["events"], json!(["go_live", "alerts"]));
     let listed: Value = t.fetch(hooks, &t.admin).await;
-    assert_eq!(listed[1]["events"], json!(["assignment", "go_live"]));
+    assert_eq!(listed[1]["events"], json!(["go_live", "alerts"]));
+
+    // Changing the groups later keeps the webhook (and what it was sent); a refusal names
+    // the field, and only admins change them.
+    let one = format!("{hooks}/{}", teams["id"]);
+    let changed: Value = t
+        .expect(
+            Method::PATCH,
+            &one,
+            &t.admin,
+            json!({ "events": ["go_no_go"] }),
+            200,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(changed["events"], json!(["go_no_go"]));
+    t.expect(Method::PATCH, &one, &t.admin, json!({ "events": [] }), 422)
+        .await;
+    t.expect(
+        Method::PATCH,
+        &one,
+        &t.captain,
+        json!({ "events": ["alerts"] }),
+        403,
+    )
+    .await;
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM audit_log WHERE action = 'webhook.events'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(n, 1);
 
     // The environments page's form: a box per group, the ticked ones as `events[]`.
     let form = "name=chat&url=http%3A%2F%2F127.0.0.1%3A9%2Fchat&format=teams&events[]=go_no_go";

@@ -1,5 +1,5 @@
 //! The outbox's sending side: due rows are claimed with `FOR UPDATE SKIP LOCKED` (so two
-//! replicas never take the same one) and leased for a minute while they are sent; a
+//! replicas never take the same one) and leased for two minutes while they are sent; a
 //! reminder is judged again when due and skipped when its condition cleared; the outcome
 //! is recorded as delivered, retried later with backoff, failed for good, or skipped.
 //!
@@ -33,13 +33,20 @@ pub struct Due {
     pub lang: Option<String>,
     pub email_off: Option<Vec<String>>,
     pub disabled: Option<bool>,
-    /// Webhook rows: the channel.
+    /// Webhook rows: the channel, and whether it still takes the row's group.
     pub url: Option<String>,
     pub format: Option<String>,
+    pub takes_it: Option<bool>,
 }
 
+/// How long a claimed row is someone's: longer than one try may take (the worker gives
+/// up a try after [`TRY_LIMIT`]).
+pub const LEASE: std::time::Duration = std::time::Duration::from_secs(120);
+/// The longest one try may take, judging included.
+pub const TRY_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Claims up to `limit` rows due at `now`, counting the attempt; a claimed row is not due
-/// again for a minute.
+/// again for the [`LEASE`].
 pub async fn claim(
     pool: &PgPool,
     limit: i64,
@@ -53,7 +60,7 @@ pub async fn claim(
                ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED
            )
            UPDATE outbox o
-           SET attempts = o.attempts + 1, next_attempt_at = $2 + interval '1 minute'
+           SET attempts = o.attempts + 1, next_attempt_at = $2 + make_interval(secs => $3)
            FROM due
            LEFT JOIN outbox x ON x.id = due.id
            LEFT JOIN users u ON u.id = x.user_id
@@ -62,9 +69,11 @@ pub async fn claim(
            RETURNING o.id, o.channel, o.event, o.event_group, o.payload, o.condition, o.attempts,
                      o.release_id, u.email AS "email?", u.lang AS "lang?",
                      u.email_off AS "email_off?", u.disabled AS "disabled?",
-                     w.url AS "url?", w.format AS "format?""#,
+                     w.url AS "url?", w.format AS "format?",
+                     (w.enabled AND o.event_group = ANY (w.events)) AS "takes_it?""#,
         limit,
-        now as _
+        now as _,
+        LEASE.as_secs_f64()
     )
     .fetch_all(pool)
     .await?)
@@ -80,6 +89,11 @@ pub enum Verdict {
 /// Judges a claimed row before it is sent: the recipient still wants it and may get it,
 /// and a reminder's condition still holds.
 pub async fn judge(pool: &PgPool, d: &Due) -> Result<Verdict, ServiceError> {
+    if d.channel == "webhook" && d.takes_it == Some(false) {
+        return Ok(Verdict::Skip(
+            "the webhook is switched off or no longer takes these events".into(),
+        ));
+    }
     if d.channel == "email" {
         if d.disabled == Some(true) {
             return Ok(Verdict::Skip("the account is disabled".into()));
@@ -178,4 +192,19 @@ pub async fn done(
 /// The event a row is about (rows of events this version does not know are skipped).
 pub fn event_of(d: &Due) -> Option<Event> {
     Event::parse(&d.event)
+}
+
+/// Puts a claimed row back until `at`, not counting the attempt (a stability hold that
+/// lasts longer than planned, because the target was not healthy all along).
+pub async fn postpone(pool: &PgPool, d: &Due, at: DateTime<Utc>) -> Result<(), ServiceError> {
+    sqlx::query!(
+        "UPDATE outbox SET attempts = attempts - 1, next_attempt_at = $3
+         WHERE id = $1 AND attempts = $2 AND state = 'pending'",
+        d.id,
+        d.attempts,
+        at as _
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
 }

@@ -171,6 +171,10 @@ pub async fn evaluate(
             .fetch_one(&mut *tx)
             .await?;
             crate::services::alerts::queue_deliveries(&mut tx, id, "alert.opened").await?;
+            if f.rule.severity() == Severity::P1 {
+                let message = alert_message(&p.name, kind, f.rule, f.value, f.threshold);
+                crate::services::notifications::p1_opened(&mut tx, id, &p.name, &message).await?;
+            }
             result.alerts.push(AlertChange {
                 alert_id: id,
                 opened: true,
