@@ -29,6 +29,32 @@ struct Notice {
     about: Option<String>,
 }
 
+impl Notice {
+    /// A notice about `r` to send at once.
+    fn now(
+        event: Event,
+        r: &Release,
+        actor: &Actor,
+        extra: Value,
+        about: Option<String>,
+    ) -> Notice {
+        Notice {
+            event,
+            release_id: r.id,
+            payload: payload(event, r, actor, extra),
+            due: None,
+            condition: None,
+            about,
+        }
+    }
+}
+
+/// "Go/No-Go is open for your sign-off", once per revision and person.
+fn go_no_go_open(r: &Release, actor: &Actor) -> Notice {
+    let about = Some(r.revision.to_string());
+    Notice::now(Event::GoNoGoOpen, r, actor, json!({}), about)
+}
+
 /// The accounts behind a release's people.
 struct People {
     captain: Option<i64>,
@@ -195,36 +221,20 @@ pub async fn on_release_change(
                 }
                 if r.phase == Phase::GoNoGo {
                     // Reassigned while the decision is open: the new holder signs for it.
-                    let open = Notice {
-                        event: Event::GoNoGoOpen,
-                        release_id,
-                        payload: payload(Event::GoNoGoOpen, &r, actor, json!({})),
-                        due: None,
-                        condition: None,
-                        about: Some(r.revision.to_string()),
-                    };
-                    to_people(conn, &open, &[uid], by).await?;
+                    to_people(conn, &go_no_go_open(&r, actor), &[uid], by).await?;
                 }
-                let n = Notice {
-                    event: Event::Assigned,
-                    release_id,
-                    payload: payload(Event::Assigned, &r, actor, json!({ "role": role })),
-                    due: None,
-                    condition: None,
-                    about: Some(format!("{}:{}", role.as_str(), r.revision)),
-                };
+                let n = Notice::now(
+                    Event::Assigned,
+                    &r,
+                    actor,
+                    json!({ "role": role }),
+                    Some(format!("{}:{}", role.as_str(), r.revision)),
+                );
                 to_people(conn, &n, &[uid], by).await?;
             }
         }
         "release.phase" if r.phase == Phase::GoNoGo => {
-            let n = Notice {
-                event: Event::GoNoGoOpen,
-                release_id,
-                payload: payload(Event::GoNoGoOpen, &r, actor, json!({})),
-                due: None,
-                condition: None,
-                about: Some(r.revision.to_string()),
-            };
+            let n = go_no_go_open(&r, actor);
             to_people(conn, &n, &both, by).await?;
             to_channels(conn, &n).await?;
         }
@@ -263,19 +273,13 @@ pub async fn p1_opened(
     for id in live {
         let r = load(conn, id).await?;
         let p = people(conn, id).await?;
-        let n = Notice {
-            event: Event::P1DuringGoLive,
-            release_id: id,
-            payload: payload(
-                Event::P1DuringGoLive,
-                &r,
-                &Actor::Probes,
-                json!({ "because": message }),
-            ),
-            due: None,
-            condition: None,
-            about: Some(format!("alert{alert_id}")),
-        };
+        let n = Notice::now(
+            Event::P1DuringGoLive,
+            &r,
+            &Actor::Probes,
+            json!({ "because": message }),
+            Some(format!("alert{alert_id}")),
+        );
         let to: Vec<i64> = [p.captain, p.owner, p.on_call]
             .into_iter()
             .flatten()
@@ -316,14 +320,7 @@ async fn go_live_notices(
         }),
         _ => json!({}),
     };
-    let n = Notice {
-        event,
-        release_id: r.id,
-        payload: payload(event, r, actor, extra),
-        due: None,
-        condition: None,
-        about: None,
-    };
+    let n = Notice::now(event, r, actor, extra, None);
     to_people(conn, &n, both, actor.user_id()).await?;
     to_channels(conn, &n).await?;
     plan_hold(conn, actor, r).await
@@ -410,23 +407,17 @@ async fn stale_sign_offs(
         .into_iter()
         .filter(|s| s.content_hash != current && holds(&s.role, s.signer_id))
     {
-        let n = Notice {
-            event: Event::SignOffStale,
-            release_id: r.id,
-            payload: payload(
-                Event::SignOffStale,
-                r,
-                actor,
-                json!({
-                    "role": s.role,
-                    "signed_at": s.signed_at,
-                    "change": { "action": action, "what": changed_fields(old, new) },
-                }),
-            ),
-            due: None,
-            condition: None,
-            about: Some(format!("{}:{}", s.id, s.content_hash)),
-        };
+        let n = Notice::now(
+            Event::SignOffStale,
+            r,
+            actor,
+            json!({
+                "role": s.role,
+                "signed_at": s.signed_at,
+                "change": { "action": action, "what": changed_fields(old, new) },
+            }),
+            Some(format!("{}:{}", s.id, s.content_hash)),
+        );
         to_people(conn, &n, &[s.signer_id], actor.user_id()).await?;
     }
     Ok(())
