@@ -250,13 +250,18 @@ pub const GO_NO_GO_REMINDER_MINUTES: i64 = 30;
 
 /// The reminders a release in `phase` with this window has ahead, as of `now`: "due
 /// soon" only while the deadline is ahead, "overdue" at the deadline (at once when it has
-/// passed). Nothing once Go/No-Go is decided.
+/// passed). Nothing once Go/No-Go is decided, nor once the window is over (a release
+/// recorded after the fact is nobody's deadline).
 pub fn plan_reminders(
     phase: Phase,
     window_start: DateTime<Utc>,
+    window_end: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Vec<PlannedReminder> {
     let mut out = vec![];
+    if now >= window_end {
+        return out;
+    }
     let staging = window_start - Duration::hours(STAGING_GATE_LEAD_HOURS);
     let go_no_go = window_start - Duration::hours(GO_NO_GO_LEAD_HOURS);
     if matches!(phase, Phase::Draft | Phase::StagingGate) {
@@ -372,7 +377,7 @@ mod tests {
     #[test]
     fn a_draft_far_ahead_gets_every_reminder_at_its_time() {
         let now = ws() - Duration::days(3);
-        let plan = plan_reminders(Phase::Draft, ws(), now);
+        let plan = plan_reminders(Phase::Draft, ws(), ws() + Duration::hours(2), now);
         let at = |e: Event| {
             plan.iter()
                 .filter(|p| p.event == e)
@@ -405,17 +410,24 @@ mod tests {
     #[test]
     fn passed_deadlines_plan_only_the_overdue_notice_and_a_decided_release_nothing() {
         let now = ws() - Duration::hours(6);
-        let plan = plan_reminders(Phase::StagingGate, ws(), now);
+        let plan = plan_reminders(Phase::StagingGate, ws(), ws() + Duration::hours(2), now);
         let events: Vec<Event> = plan.iter().map(|p| p.event).collect();
         assert!(!events.contains(&Event::StagingGateDueSoon));
         assert!(events.contains(&Event::StagingGateOverdue));
         assert!(events.contains(&Event::GoNoGoDueSoon));
-        let in_go_no_go = plan_reminders(Phase::GoNoGo, ws(), now);
+        let in_go_no_go = plan_reminders(Phase::GoNoGo, ws(), ws() + Duration::hours(2), now);
         assert!(in_go_no_go
             .iter()
             .all(|p| p.event.group() == EventGroup::GoNoGo));
+        let over = ws() + Duration::hours(3);
+        assert!(
+            plan_reminders(Phase::StagingGate, ws(), ws() + Duration::hours(2), over).is_empty()
+        );
         for phase in [Phase::GoLive, Phase::Done, Phase::NoGo, Phase::RolledBack] {
-            assert!(plan_reminders(phase, ws(), now).is_empty(), "{phase:?}");
+            assert!(
+                plan_reminders(phase, ws(), ws() + Duration::hours(2), now).is_empty(),
+                "{phase:?}"
+            );
         }
     }
 

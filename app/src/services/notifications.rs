@@ -446,7 +446,7 @@ fn changed_fields(old: Option<&Value>, new: Option<&Value>) -> Vec<String> {
 /// the phase went on, other people were assigned) are dropped, the fitting ones are queued
 /// once (a reminder already sent is not sent again).
 async fn replan(conn: &mut PgConnection, r: &Release, p: &People) -> Result<(), ServiceError> {
-    let plan = plan_reminders(r.phase, r.window_start, Utc::now());
+    let plan = plan_reminders(r.phase, r.window_start, r.window_end, Utc::now());
     let admins = if plan.iter().any(|x| x.to.contains(&Recipient::Admins)) {
         admins(conn).await?
     } else {
