@@ -5,6 +5,7 @@ use crate::domain::account::Role;
 use crate::domain::evidence::AttachedTo;
 use crate::domain::golive::{step_label_key, PlannedStep, StepKind};
 use crate::domain::monitoring::{Component, HealthState, Rule};
+use crate::domain::notify::EventGroup;
 use crate::domain::release::{Blocker, Decision, ItemState, Phase, Severity, SignerRole, Strategy};
 use crate::domain::templates::ChecklistKind;
 use crate::domain::time::berlin_display;
@@ -263,6 +264,20 @@ impl Label for Severity {
             Severity::P1 => "P1",
             Severity::P2 => "P2",
             Severity::P3 => "P3",
+        }
+        .into()
+    }
+}
+
+/// What a person turns e-mail on or off for, and what a team channel subscribes to.
+impl Label for EventGroup {
+    fn label(&self, lang: Lang) -> Cow<'static, str> {
+        match self {
+            EventGroup::Assignment => lang.pick("Assignments", "Zuweisungen"),
+            EventGroup::StagingGate => lang.pick("Staging gate", "Staging-Gate"),
+            EventGroup::GoNoGo => lang.pick("Go/No-Go", "Go/No-Go"),
+            EventGroup::GoLive => lang.pick("Go-live", "Go-Live"),
+            EventGroup::Alerts => lang.pick("Alerts", "Alerts"),
         }
         .into()
     }

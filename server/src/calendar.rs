@@ -46,7 +46,9 @@ pub async fn feed(State(state): State<AppState>, RawQuery(query): RawQuery) -> R
             .into_response(),
         Err(ServiceError::NotFound) => not_found(),
         Err(e) => {
-            tracing::error!(error = %e, "calendar feed failed");
+            if e.is_internal() {
+                tracing::error!(error = %e, "calendar feed failed");
+            }
             let status = e.status();
             (
                 status,

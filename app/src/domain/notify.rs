@@ -2,7 +2,7 @@
 //! the groups people subscribe to, and the reminders counted back from a release's
 //! window. Pure: the services queue and judge with these, the worker sends.
 
-use super::release::{Phase, SignerRole, GO_NO_GO_LEAD_HOURS, STAGING_GATE_LEAD_HOURS};
+use super::release::{go_no_go_due, staging_gate_due, Phase, SignerRole};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -262,8 +262,8 @@ pub fn plan_reminders(
     if now >= window_end {
         return out;
     }
-    let staging = window_start - Duration::hours(STAGING_GATE_LEAD_HOURS);
-    let go_no_go = window_start - Duration::hours(GO_NO_GO_LEAD_HOURS);
+    let staging = staging_gate_due(window_start);
+    let go_no_go = go_no_go_due(window_start);
     if matches!(phase, Phase::Draft | Phase::StagingGate) {
         let condition = Condition::StagingGateOpen { window_start };
         if now < staging {

@@ -59,7 +59,7 @@ pub async fn list_outbox(
     #[server(default)] channel: String,
 ) -> Result<Vec<OutboxEntry>, Refusal> {
     let actor = ssr::actor()?;
-    Ok(crate::services::preferences::outbox(
+    Ok(crate::services::notifications::outbox::list(
         &ssr::state().pool,
         &actor,
         Some(&state),

@@ -11,12 +11,12 @@ use super::ssr;
 /// Webhooks and the messages to them that failed for good.
 #[server]
 pub async fn webhook_overview() -> Result<(Vec<Webhook>, Vec<OutboxEntry>), Refusal> {
-    use crate::services::{alerts, preferences};
+    use crate::services::{alerts, notifications::outbox};
     let actor = ssr::actor()?;
     let pool = &ssr::state().pool;
     Ok((
         alerts::webhooks(pool, &actor).await?,
-        preferences::outbox(pool, &actor, Some("failed"), Some("webhook")).await?,
+        outbox::list(pool, &actor, Some("failed"), Some("webhook")).await?,
     ))
 }
 

@@ -7,15 +7,16 @@
 
 use super::accounts::user_info;
 use super::audit::{self, Entry};
+use super::tokens::{digest, mint};
 use super::{Actor, ServiceError};
 use crate::domain::account::UserInfo;
 use crate::domain::ics::{Alarm, Calendar, CalendarFeed, Event, FeedScope, Status};
-use crate::domain::release::{Phase, Strategy, GO_NO_GO_LEAD_HOURS, STAGING_GATE_LEAD_HOURS};
+use crate::domain::release::{
+    go_no_go_due, staging_gate_due, Phase, Strategy, GO_NO_GO_LEAD_HOURS, STAGING_GATE_LEAD_HOURS,
+};
 use crate::i18n::{Label, Lang};
 use chrono::{DateTime, Duration, Utc};
-use rand::RngCore;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
 
 const TOKEN_PREFIX: &str = "sgcal_";
@@ -25,10 +26,6 @@ const RECENT_DAYS: i64 = 90;
 const DEADLINE_MINUTES: i64 = 15;
 /// Each deadline's reminder comes this long before it.
 const ALARM_MINUTES: i64 = 30;
-
-fn digest(secret: &str) -> Vec<u8> {
-    Sha256::digest(secret.as_bytes()).to_vec()
-}
 
 /// The feed's owner, locked for the transaction so that two new links at once leave one
 /// of them active.
@@ -74,10 +71,7 @@ pub async fn issue(
         });
     }
     revoke_active(&mut tx, &owner, scope).await?;
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let secret = format!("{TOKEN_PREFIX}{}", hex::encode(bytes));
-    let prefix: String = secret.chars().take(TOKEN_PREFIX.len() + 6).collect();
+    let (secret, prefix) = mint(TOKEN_PREFIX);
     let id = sqlx::query_scalar!(
         "INSERT INTO calendar_feeds (user_id, scope, token_hash, prefix) VALUES ($1, $2, $3, $4)
          RETURNING id",
@@ -207,7 +201,7 @@ pub async fn feed(
         return Err(ServiceError::NotFound);
     }
     let owner = sqlx::query!(
-        r#"SELECT f.scope, u.id, u.roles, u.disabled
+        r#"SELECT f.scope, u.id, u.email, u.name, u.roles, u.disabled
            FROM calendar_feeds f JOIN users u ON u.id = f.user_id
            WHERE f.token_hash = $1 AND f.revoked_at IS NULL"#,
         digest(token)
@@ -216,8 +210,9 @@ pub async fn feed(
     .await?
     .ok_or(ServiceError::NotFound)?;
     let scope = FeedScope::parse(&owner.scope).ok_or(ServiceError::NotFound)?;
-    let admin = owner.roles.iter().any(|r| r == "admin");
-    if owner.disabled || (scope == FeedScope::Team && !admin) {
+    let disabled = owner.disabled;
+    let owner = user_info(owner.id, owner.email, owner.name, owner.roles);
+    if disabled || (scope == FeedScope::Team && !owner.is_admin()) {
         return Err(ServiceError::NotFound);
     }
     let person = (scope == FeedScope::Personal).then_some(owner.id);
@@ -326,18 +321,19 @@ fn release_events(cal: &mut Calendar, r: &FeedRelease, base: &str) {
         (
             "staging-gate",
             STAGING_GATE_LEAD_HOURS,
+            staging_gate_due(r.window_start),
             "Staging gate due",
             link.clone(),
         ),
         (
             "go-no-go",
             GO_NO_GO_LEAD_HOURS,
+            go_no_go_due(r.window_start),
             "Go/No-Go due",
             format!("{link}/sign"),
         ),
     ];
-    for (kind, lead_hours, title, url) in deadlines {
-        let at = r.window_start - Duration::hours(lead_hours);
+    for (kind, lead_hours, at, title, url) in deadlines {
         let summary = format!("{title}: {what}");
         let mut e = Event::new(
             format!("release-{}-{kind}@shipgate", r.id),

@@ -62,6 +62,23 @@ struct People {
     on_call: Option<i64>,
 }
 
+impl People {
+    /// The owner and the captain, as far as they are assigned.
+    fn signers(&self) -> Vec<i64> {
+        [self.owner, self.captain].into_iter().flatten().collect()
+    }
+
+    /// Whether `account` holds the signer role named `role` (as `sign_offs` stores it).
+    fn holds(&self, role: &str, account: i64) -> bool {
+        let holder = if role == SignerRole::ProductOwner.as_str() {
+            self.owner
+        } else {
+            self.captain
+        };
+        holder == Some(account)
+    }
+}
+
 async fn people(conn: &mut PgConnection, release_id: i64) -> Result<People, ServiceError> {
     let r = sqlx::query!(
         r#"SELECT r.release_captain_id, r.product_owner_id,
@@ -200,10 +217,7 @@ pub async fn on_release_change(
     let r = load(conn, release_id).await?;
     let p = people(conn, release_id).await?;
     let by = actor.user_id();
-    let both = [p.owner, p.captain]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>();
+    let both = p.signers();
     let field = |v: Option<&Value>, k: &str| {
         v.and_then(|v| v.get(k))
             .and_then(Value::as_str)
@@ -239,12 +253,12 @@ pub async fn on_release_change(
             to_channels(conn, &n).await?;
         }
         "go_live.start" | "go_live.step" | "go_live.complete" | "go_live.rollback" => {
-            go_live_notices(conn, actor, &r, &both, action, new).await?;
+            go_live_notices(conn, actor, &r, &p, action, new).await?;
         }
         _ => {}
     }
     if r.phase == Phase::GoNoGo {
-        stale_sign_offs(conn, actor, &r, action, old, new).await?;
+        stale_sign_offs(conn, actor, &r, &p, action, old, new).await?;
     }
     if matches!(
         action,
@@ -295,7 +309,7 @@ async fn go_live_notices(
     conn: &mut PgConnection,
     actor: &Actor,
     r: &Release,
-    both: &[i64],
+    p: &People,
     action: &str,
     new: Option<&Value>,
 ) -> Result<(), ServiceError> {
@@ -308,7 +322,7 @@ async fn go_live_notices(
         ("go_live.complete", _) => Event::GoLiveDone,
         ("go_live.rollback", _) => Event::RolledBack,
         (_, Some(StepKind::CanaryStage | StepKind::SwitchTraffic)) => Event::GoLiveStage,
-        _ => return plan_hold(conn, actor, r).await,
+        _ => return plan_hold(conn, actor, r, p).await,
     };
     let extra = match event {
         Event::RolledBack => json!({
@@ -321,9 +335,9 @@ async fn go_live_notices(
         _ => json!({}),
     };
     let n = Notice::now(event, r, actor, extra, None);
-    to_people(conn, &n, both, actor.user_id()).await?;
+    to_people(conn, &n, &p.signers(), actor.user_id()).await?;
     to_channels(conn, &n).await?;
-    plan_hold(conn, actor, r).await
+    plan_hold(conn, actor, r, p).await
 }
 
 /// When the next step waits for a stability hold, its end is announced (unless the
@@ -332,6 +346,7 @@ async fn plan_hold(
     conn: &mut PgConnection,
     actor: &Actor,
     r: &Release,
+    p: &People,
 ) -> Result<(), ServiceError> {
     if r.phase != Phase::GoLive {
         return Ok(());
@@ -363,13 +378,8 @@ async fn plan_hold(
         }),
         about: Some(steps.len().to_string()),
     };
-    let p = people(conn, r.id).await?;
-    let both = [p.owner, p.captain]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>();
     // The hold ends by time, not by anyone's hand: everyone hears of it.
-    to_people(conn, &n, &both, None).await?;
+    to_people(conn, &n, &p.signers(), None).await?;
     to_channels(conn, &n).await
 }
 
@@ -379,6 +389,7 @@ async fn stale_sign_offs(
     conn: &mut PgConnection,
     actor: &Actor,
     r: &Release,
+    p: &People,
     action: &str,
     old: Option<&Value>,
     new: Option<&Value>,
@@ -397,15 +408,10 @@ async fn stale_sign_offs(
         return Ok(());
     }
     let current = release_store::snapshot(conn, r.id).await?.content_hash();
-    let p = people(conn, r.id).await?;
-    let holds = |role: &str, signer: i64| match role {
-        "product_owner" => p.owner == Some(signer),
-        _ => p.captain == Some(signer),
-    };
     // A signer replaced since is not asked again; the new holder heard Go/No-Go is open.
     for s in signed
         .into_iter()
-        .filter(|s| s.content_hash != current && holds(&s.role, s.signer_id))
+        .filter(|s| s.content_hash != current && p.holds(&s.role, s.signer_id))
     {
         let n = Notice::now(
             Event::SignOffStale,

@@ -15,8 +15,19 @@ use sqlx::{PgConnection, PgPool};
 
 const TOKEN_PREFIX: &str = "sg_";
 
-fn digest(secret: &str) -> Vec<u8> {
+/// How a secret is stored: its sha256, never the secret itself.
+pub(crate) fn digest(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+/// A new secret starting with `kind` (`sg_`, `sgcal_`), and the first characters people
+/// tell their secrets apart by.
+pub(crate) fn mint(kind: &str) -> (String, String) {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let secret = format!("{kind}{}", hex::encode(bytes));
+    let prefix = secret.chars().take(kind.len() + 6).collect();
+    (secret, prefix)
 }
 
 /// The token's owner, who is also the actor when people manage their own tokens.
@@ -73,10 +84,7 @@ async fn issue_as(
             "Bitte dem Token einen Namen mit 1 bis 100 Zeichen geben, z. B. die Pipeline, die es nutzt.",
         ));
     }
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let secret = format!("{TOKEN_PREFIX}{}", hex::encode(bytes));
-    let prefix: String = secret.chars().take(TOKEN_PREFIX.len() + 6).collect();
+    let (secret, prefix) = mint(TOKEN_PREFIX);
     let mut tx = pool.begin().await?;
     let owner = load_owner(&mut tx, user_id).await?;
     let row = sqlx::query!(

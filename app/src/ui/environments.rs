@@ -1,7 +1,6 @@
 //! `/environments`: what the prober watches, the alert thresholds, the public status page
 //! switch and the webhooks. Everyone signed in reads; admins change.
 
-use super::notifications_page::group_name;
 use super::{use_lang, use_user};
 use crate::domain::monitoring::Component;
 use crate::domain::monitoring_model::{Environment, MonitoringSettings, Webhook};
@@ -279,7 +278,7 @@ fn events_text(lang: Lang, events: &[String]) -> String {
     events
         .iter()
         .map(|e| match EventGroup::parse(e) {
-            Some(g) => group_name(lang, g).to_string(),
+            Some(g) => g.label(lang).to_string(),
             None => e.clone(),
         })
         .collect::<Vec<_>>()
@@ -331,7 +330,7 @@ fn Webhooks(lang: Lang) -> impl IntoView {
                     {Webhook::DEFAULT_EVENTS.into_iter().map(|g| view! {
                         <label class="check">
                             <input type="checkbox" name="events[]" value=g.as_str() checked=true/>
-                            {group_name(lang, g)}
+                            {g.label(lang)}
                         </label>
                     }).collect_view()}
                 </fieldset>
@@ -361,7 +360,7 @@ fn Webhooks(lang: Lang) -> impl IntoView {
                                                     <label class="check">
                                                         <input type="checkbox" name="events[]" value=g.as_str()
                                                             checked=h.events.iter().any(|e| e == g.as_str())/>
-                                                        {group_name(lang, g)}
+                                                        {g.label(lang)}
                                                     </label>
                                                 }).collect_view()}
                                                 <button type="submit">{lang.pick("Save", "Speichern")}</button>

@@ -3,21 +3,10 @@
 
 use super::{use_lang, use_user};
 use crate::domain::notify::{EventGroup, NotificationPrefs};
-use crate::i18n::Lang;
+use crate::i18n::{Label, Lang};
 use crate::server_fns::notifications::{my_notification_prefs, SaveNotificationPrefs};
 use leptos::prelude::*;
 use leptos_meta::Title;
-
-/// An event group's name, for people's e-mail choices and the team channels' alike.
-pub(super) fn group_name(lang: Lang, g: EventGroup) -> &'static str {
-    match g {
-        EventGroup::Assignment => lang.pick("Assignments", "Zuweisungen"),
-        EventGroup::StagingGate => lang.pick("Staging gate", "Staging-Gate"),
-        EventGroup::GoNoGo => lang.pick("Go/No-Go", "Go/No-Go"),
-        EventGroup::GoLive => lang.pick("Go-live", "Go-Live"),
-        EventGroup::Alerts => lang.pick("Alerts", "Alerts"),
-    }
-}
 
 /// Who gets which e-mails of a group, in one line.
 fn group_explained(lang: Lang, g: EventGroup) -> &'static str {
@@ -102,7 +91,7 @@ fn PrefsForm(
                     <input type="checkbox" name="email_on[]" value=g.as_str() checked=on
                         data-testid=format!("email-{}", g.as_str())/>
                     <span>
-                        <strong>{group_name(lang, g)}</strong>
+                        <strong>{g.label(lang)}</strong>
                         " – "
                         <span class="muted">{group_explained(lang, g)}</span>
                     </span>

@@ -12,8 +12,9 @@ use app::domain::monitoring_model::{
 use app::domain::notify::OutboxEntry;
 use app::services::alerts::{self, NewWebhook, Which};
 use app::services::environments::{self, EnvironmentInput};
+use app::services::notifications::outbox;
 use app::services::status::{Published, StreamTicket};
-use app::services::{preferences, probe_evidence, tokens, ServiceError};
+use app::services::{probe_evidence, tokens, ServiceError};
 use app::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -216,7 +217,7 @@ async fn outbox(
 ) -> Result<Json<Vec<OutboxEntry>>, ApiError> {
     let (pool, actor) = (&state.pool, user.actor());
     Ok(Json(
-        preferences::outbox(pool, &actor, q.state.as_deref(), q.channel.as_deref()).await?,
+        outbox::list(pool, &actor, q.state.as_deref(), q.channel.as_deref()).await?,
     ))
 }
 

@@ -69,10 +69,11 @@ pub fn spawn(
     let mut tasks = vec![tokio::spawn(refresh_status(state.clone()))];
     // The outbox worker runs whether or not this process probes: e-mail and reminders do
     // not depend on it.
+    let client = probe_client(targets(settings));
     let notifier = crate::notify::Notifier::new(
         state.pool.clone(),
         notify,
-        probe_client(targets(settings)),
+        client.clone(),
         targets(settings),
         &state.public_base_url,
         settings.webhook_retry_base,
@@ -83,7 +84,6 @@ pub fn spawn(
         return tasks;
     }
     let (to_writer, results) = mpsc::channel::<ProbeResult>(65_536);
-    let client = probe_client(targets(settings));
     tasks.push(tokio::spawn(write_results(
         state.pool.clone(),
         settings.replica.clone(),

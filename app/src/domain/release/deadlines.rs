@@ -68,6 +68,16 @@ impl Countdown {
     }
 }
 
+/// When the staging gate is due for a window starting at `window_start` (T-12h).
+pub fn staging_gate_due(window_start: DateTime<Utc>) -> DateTime<Utc> {
+    window_start - Duration::hours(STAGING_GATE_LEAD_HOURS)
+}
+
+/// When the Go/No-Go decision is due for a window starting at `window_start` (T-1h).
+pub fn go_no_go_due(window_start: DateTime<Utc>) -> DateTime<Utc> {
+    window_start - Duration::hours(GO_NO_GO_LEAD_HOURS)
+}
+
 /// The next deadline the release has to meet, if any.
 pub fn next_deadline(
     phase: Phase,
@@ -75,14 +85,8 @@ pub fn next_deadline(
     now: DateTime<Utc>,
 ) -> Option<Deadline> {
     let (what, due) = match phase {
-        Phase::Draft | Phase::StagingGate => (
-            Phase::StagingGate,
-            window_start - Duration::hours(STAGING_GATE_LEAD_HOURS),
-        ),
-        Phase::GoNoGo => (
-            Phase::GoNoGo,
-            window_start - Duration::hours(GO_NO_GO_LEAD_HOURS),
-        ),
+        Phase::Draft | Phase::StagingGate => (Phase::StagingGate, staging_gate_due(window_start)),
+        Phase::GoNoGo => (Phase::GoNoGo, go_no_go_due(window_start)),
         _ => return None,
     };
     Some(Deadline {

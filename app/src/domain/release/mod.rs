@@ -15,7 +15,8 @@ pub use checklist::{
     ItemRefusal, ItemState,
 };
 pub use deadlines::{
-    next_deadline, Countdown, Deadline, GO_NO_GO_LEAD_HOURS, STAGING_GATE_LEAD_HOURS,
+    go_no_go_due, next_deadline, staging_gate_due, Countdown, Deadline, GO_NO_GO_LEAD_HOURS,
+    STAGING_GATE_LEAD_HOURS,
 };
 pub use gates::{
     go_live_gate_status, staging_gate_blockers, staging_gate_status, Blocker, GateIssue, GateItem,

@@ -9,13 +9,18 @@
 //! (webhooks), so receivers can tell the repeat.
 
 use crate::domain::monitoring::retry_delay_ms;
-use crate::domain::notify::{Condition, ConditionFacts, Event};
+use crate::domain::notify::{
+    Condition, ConditionFacts, Event, OutboxEntry, OUTBOX_CHANNELS, OUTBOX_STATES,
+};
 use crate::domain::release::SignerRole;
 use crate::services::release_store::snapshot;
-use crate::services::ServiceError;
+use crate::services::{Actor, ServiceError};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::PgPool;
+
+/// The most outbox rows one look returns.
+const OUTBOX_LIMIT: i64 = 200;
 
 /// A claimed row with what sending it needs.
 #[derive(Clone, Debug)]
@@ -207,4 +212,67 @@ pub async fn postpone(pool: &PgPool, d: &Due, at: DateTime<Utc>) -> Result<(), S
     .execute(pool)
     .await?;
     Ok(())
+}
+
+/// A filter's value: `None` for none (absent or empty), else one of `allowed`.
+fn one_of<'a>(
+    value: Option<&'a str>,
+    allowed: &[&str],
+    field: &'static str,
+    en: &'static str,
+    de: &'static str,
+) -> Result<Option<&'a str>, ServiceError> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) if allowed.contains(&v) => Ok(Some(v)),
+        Some(_) => Err(ServiceError::invalid(field, en, de)),
+    }
+}
+
+/// The outbox, newest first (at most 200 rows), for admins; `state` and `channel` filter.
+/// The recipient is the person's e-mail address for e-mails, the webhook's name for
+/// team channels.
+pub async fn list(
+    pool: &PgPool,
+    actor: &Actor,
+    state: Option<&str>,
+    channel: Option<&str>,
+) -> Result<Vec<OutboxEntry>, ServiceError> {
+    actor.require_admin()?;
+    let state = one_of(
+        state,
+        &OUTBOX_STATES,
+        "state",
+        "state is one of pending, delivered, failed, skipped.",
+        "state ist einer von pending, delivered, failed, skipped.",
+    )?;
+    let channel = one_of(
+        channel,
+        &OUTBOX_CHANNELS,
+        "channel",
+        "channel is email or webhook.",
+        "channel ist email oder webhook.",
+    )?;
+    // Rows moved over from the webhook deliveries keep their failure in `last_error`.
+    Ok(sqlx::query_as!(
+        OutboxEntry,
+        r#"SELECT o.id, o.channel, COALESCE(u.email, w.name, '') AS "recipient!",
+                  o.event, o.event_group, o.release_id, o.state, o.attempts,
+                  COALESCE(o.outcome, o.last_error) AS "outcome?",
+                  o.next_attempt_at AS "next_attempt_at: DateTime<Utc>",
+                  o.delivered_at AS "delivered_at: DateTime<Utc>",
+                  o.created_at AS "created_at: DateTime<Utc>"
+           FROM outbox o
+                LEFT JOIN users u ON u.id = o.user_id
+                LEFT JOIN webhooks w ON w.id = o.webhook_id
+           WHERE ($1::text IS NULL OR o.state = $1)
+             AND ($2::text IS NULL OR o.channel = $2)
+           ORDER BY o.id DESC
+           LIMIT $3"#,
+        state,
+        channel,
+        OUTBOX_LIMIT
+    )
+    .fetch_all(pool)
+    .await?)
 }
