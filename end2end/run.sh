@@ -13,9 +13,13 @@ db=shipgate_e2e
 base="$(echo "$DATABASE_URL" | sed -E 's#/[^/?]*(\?.*)?$##')"
 query="$(echo "$DATABASE_URL" | sed -nE 's#^[^?]*(\?.*)$#\1#p')"
 e2e_url="$base/$db$query"
+# tests/sso.spec.ts runs a Shipgate of its own (with single sign-on) on a database of its own.
+sso_db=shipgate_e2e_sso
+sso_url="$base/$sso_db$query"
 admin_url="$base/postgres$query"
 command -v psql >/dev/null || { echo "end2end: psql is needed: apt-get install -y postgresql-client" >&2; exit 1; }
 psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
+psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $sso_db WITH (FORCE)" -c "CREATE DATABASE $sso_db" >/dev/null
 DATABASE_URL="$e2e_url" "$bin" migrate up
 
 answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -73,7 +77,7 @@ $up || { echo "end2end: no free port for the server:" >&2; cat "$log" >&2; exit 
 cd "$here"
 status=0
 SHIPGATE_BIN="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")" E2E_BASE_URL="http://127.0.0.1:$port" \
-  SHIPGATE_E2E_MAILDIR="$maildir" npx playwright test "$@" || status=$?
+  E2E_SSO_DATABASE_URL="$sso_url" SHIPGATE_E2E_MAILDIR="$maildir" npx playwright test "$@" || status=$?
 # Every page ran under its Content-Security-Policy; the browser reports what it blocked to
 # /csp-report, which the server logs. A report here is a page that breaks its own policy.
 violations="$(grep -c "CSP violation reported" "$log" || true)"

@@ -110,3 +110,47 @@ pub async fn session_user(
     }
     Ok(user)
 }
+
+/// The ID token of a session signed in through the provider: the hint for signing out there.
+const SSO_ID_TOKEN_KEY: &str = "sso_id_token";
+/// After sign-out, the same hint in the browser's fresh session, for the "also sign out at the
+/// provider" link.
+const SSO_LOGOUT_KEY: &str = "sso_logout_hint";
+
+/// Signs the session in after a sign-in through the provider.
+pub async fn start_sso_session(
+    session: &Session,
+    signed_in: &SignedIn,
+    id_token: String,
+) -> Result<(), ServiceError> {
+    start_session(session, signed_in).await?;
+    session
+        .insert(SSO_ID_TOKEN_KEY, id_token)
+        .await
+        .map_err(session_err)
+}
+
+/// Ends the session. Answers whether it was signed in through the provider; if so, the
+/// browser keeps (in a new, signed-out session) the hint for signing out there too.
+pub async fn end_session_for_sign_out(session: &Session) -> Result<bool, ServiceError> {
+    let id_token = session.get::<String>(SSO_ID_TOKEN_KEY).await.ok().flatten();
+    end_session(session).await?;
+    match id_token {
+        Some(t) => {
+            session
+                .insert(SSO_LOGOUT_KEY, t)
+                .await
+                .map_err(session_err)?;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
+/// The sign-out hint kept by [`end_session_for_sign_out`], once.
+pub async fn take_sso_logout_hint(session: &Session) -> Result<Option<String>, ServiceError> {
+    session
+        .remove::<String>(SSO_LOGOUT_KEY)
+        .await
+        .map_err(session_err)
+}

@@ -16,6 +16,10 @@ pub struct AuthSettings {
     pub absolute_timeout: Duration,
     /// Cookies get the `Secure` flag when the public base URL is https.
     pub secure_cookies: bool,
+    /// Who may sign in with a Shipgate password (`LOCAL_LOGIN`).
+    pub local_login: crate::domain::sso::LocalLogin,
+    /// The single sign-on button's provider name (`OIDC_DISPLAY_NAME`), when SSO is on.
+    pub sso_display_name: Option<String>,
 }
 
 #[derive(Clone, FromRef)]

@@ -106,6 +106,9 @@ pub enum UserCommand {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Set an account's password (break-glass, e.g. for someone who signs in through single
+    /// sign-on); it is read from standard input, and the account's sessions end.
+    SetPassword { email: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -231,6 +234,19 @@ async fn run_inner(cli: Cli) -> anyhow::Result<()> {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
+        }
+        Command::User {
+            command: UserCommand::SetPassword { email },
+        } => {
+            let pool = connect(&database_url).await?;
+            let user = accounts::find_by_email(&pool, &email)
+                .await
+                .map_err(|_| anyhow::anyhow!("no account with the e-mail address {email}"))?;
+            let password = read_password()?;
+            accounts::set_password(&pool, &Actor::Cli, user.id, &password)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.user_message(app::i18n::Lang::En)))?;
+            eprintln!("set the password of {}", user.email);
         }
         Command::Demo => {
             let pool = connect(&database_url).await?;

@@ -56,7 +56,13 @@ pub struct Settings {
     pub evidence_max_bytes: u64,
     pub probes: ProbeSettings,
     pub notify: NotifySettings,
+    /// Single sign-on through an OpenID provider, when configured.
+    pub sso: Option<SsoSettings>,
+    /// Who may sign in with a password (`LOCAL_LOGIN`).
+    pub local_login: LocalLogin,
 }
+
+pub use crate::sso::settings::{LocalLogin, SsoSettings};
 
 /// E-mail and the clock notices are judged by.
 #[derive(Clone, Debug, Default)]
@@ -211,7 +217,8 @@ impl Default for ProbeSettings {
 pub struct Env<F: Fn(&str) -> Option<String>>(pub F);
 
 impl<F: Fn(&str) -> Option<String>> Env<F> {
-    fn get(&self, var: &str) -> Option<String> {
+    /// A variable's value; unset and blank are the same.
+    pub(crate) fn get(&self, var: &str) -> Option<String> {
         (self.0)(var).filter(|v| !v.trim().is_empty())
     }
 
@@ -444,6 +451,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             ));
         }
         let storage = self.storage()?;
+        let (sso, local_login) = self.sso()?;
         let evidence_max_bytes = match self.get("EVIDENCE_MAX_MB") {
             None => DEFAULT_EVIDENCE_MAX_MB * 1_000_000,
             Some(v) => match v.trim().parse::<u64>() {
@@ -468,6 +476,8 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             evidence_max_bytes,
             probes: self.probes()?,
             notify: self.notify()?,
+            sso,
+            local_login,
         })
     }
 }

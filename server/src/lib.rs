@@ -13,6 +13,7 @@ pub mod notify;
 pub mod prober;
 pub mod security;
 pub mod session_cache;
+pub mod sso;
 pub mod startup;
 pub mod telemetry;
 pub mod web;

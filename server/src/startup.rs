@@ -67,6 +67,8 @@ pub fn state(settings: &Settings, pool: PgPool) -> anyhow::Result<AppState> {
             idle_timeout: settings.session_idle,
             absolute_timeout: settings.session_absolute,
             secure_cookies: settings.secure_cookies(),
+            local_login: settings.local_login,
+            sso_display_name: settings.sso.as_ref().map(|s| s.display_name.clone()),
         }),
         throttle: Arc::new(LoginThrottle::new(ThrottlePolicy::default())),
         set_up: Arc::new(AtomicBool::new(false)),
@@ -80,7 +82,11 @@ pub fn state(settings: &Settings, pool: PgPool) -> anyhow::Result<AppState> {
     })
 }
 
-pub fn router(state: AppState, public_base_url: String) -> Router {
+pub fn router(
+    state: AppState,
+    public_base_url: String,
+    sso: Option<Arc<crate::sso::provider::Provider>>,
+) -> Router {
     let routes = generate_route_list(App);
     let store = crate::session_cache::Sessions::new(state.pool.clone());
     let idle = time::Duration::seconds(state.auth.idle_timeout.as_secs() as i64);
@@ -100,10 +106,10 @@ pub fn router(state: AppState, public_base_url: String) -> Router {
         .route("/readiness", get(health::readiness))
         .route("/calendar.ics", get(crate::calendar::feed))
         .route("/auth/login", post(web::login))
-        .route("/auth/logout", post(web::logout))
         .route("/auth/register", post(web::register))
         .route("/lang", post(web::set_lang))
         .route("/csp-report", post(crate::security::csp_report))
+        .merge(crate::sso::router(state.clone(), sso))
         .nest("/api/v1", api::router())
         .leptos_routes_with_context(
             &state,
@@ -163,7 +169,13 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: &Settings, pool: PgPool) -> anyhow::Result<Application> {
         let state = state(settings, pool.clone())?;
-        let router = router(state.clone(), settings.public_base_url.clone());
+        let sso = settings
+            .sso
+            .clone()
+            .map(|s| crate::sso::provider::Provider::new(s, &settings.public_base_url))
+            .transpose()?
+            .map(Arc::new);
+        let router = router(state.clone(), settings.public_base_url.clone(), sso);
         let listener = tokio::net::TcpListener::bind(settings.site_addr)
             .await
             .with_context(|| {

@@ -73,13 +73,19 @@ pub async fn login(
     session: Session,
     Form(f): Form<LoginForm>,
 ) -> Response {
-    let result =
-        match accounts::authenticate(&state.pool, &state.throttle, &f.email, &f.password, addr)
-            .await
-        {
-            Ok(signed_in) => auth::start_session(&session, &signed_in).await,
-            Err(e) => Err(e),
-        };
+    let result = match accounts::authenticate(
+        &state.pool,
+        &state.throttle,
+        state.auth.local_login,
+        &f.email,
+        &f.password,
+        addr,
+    )
+    .await
+    {
+        Ok(signed_in) => auth::start_session(&session, &signed_in).await,
+        Err(e) => Err(e),
+    };
     match result {
         Ok(()) => Redirect::to(safe_next(&f.next)).into_response(),
         Err(e) => {
@@ -95,13 +101,6 @@ pub async fn login(
             .into_response()
         }
     }
-}
-
-pub async fn logout(session: Session) -> Response {
-    if let Err(e) = auth::end_session(&session).await {
-        internal(&e);
-    }
-    Redirect::to("/login").into_response()
 }
 
 #[derive(Deserialize)]

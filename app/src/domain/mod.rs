@@ -13,5 +13,6 @@ pub mod monitoring_model;
 pub mod notify;
 pub mod release;
 pub mod release_model;
+pub mod sso;
 pub mod templates;
 pub mod time;

@@ -13,6 +13,18 @@ pub fn audit_action_label(action: &str, lang: Lang) -> Cow<'static, str> {
         "user.disable" => ("Account disabled", "Konto gesperrt"),
         "user.enable" => ("Account enabled", "Konto entsperrt"),
         "user.password" => ("Password changed", "Passwort geändert"),
+        "user.sso_create" => (
+            "Account created at single sign-on",
+            "Konto bei Single Sign-on angelegt",
+        ),
+        "user.sso_link" => (
+            "Account linked to single sign-on",
+            "Konto mit Single Sign-on verknüpft",
+        ),
+        "user.sso_roles" => (
+            "Roles changed by the provider's groups",
+            "Rollen durch Gruppen des Anmeldedienstes geändert",
+        ),
         "user.notifications" => (
             "Notification settings changed",
             "Benachrichtigungen geändert",

@@ -101,6 +101,16 @@ pub async fn set_user_disabled(user_id: i64, disabled: bool) -> Result<UserRecor
     .await?)
 }
 
+/// An admin sets someone's password (a break-glass password for a single sign-on user).
+#[server]
+pub async fn set_user_password(user_id: i64, password: String) -> Result<(), Refusal> {
+    let actor = ssr::actor()?;
+    Ok(
+        crate::services::accounts::set_password(&ssr::state().pool, &actor, user_id, &password)
+            .await?,
+    )
+}
+
 /// The roles as the accounts service takes them, in `Role::ALL` order, each once.
 #[cfg(feature = "ssr")]
 fn role_names(roles: &[Role]) -> Vec<String> {

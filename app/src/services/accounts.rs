@@ -11,6 +11,7 @@ use crate::domain::account::{
     check_password, normalize_email, parse_roles, PasswordProblem, Role, UserInfo, UserRecord,
     NAME_MAX_CHARS,
 };
+use crate::domain::sso::LocalLogin;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -94,7 +95,7 @@ pub(crate) fn user_info(id: i64, email: String, name: String, roles: Vec<String>
     }
 }
 
-fn role_names(roles: &[Role]) -> Vec<String> {
+pub(crate) fn role_names(roles: &[Role]) -> Vec<String> {
     roles.iter().map(|r| r.as_str().to_string()).collect()
 }
 
@@ -405,10 +406,13 @@ fn throttled(wait: std::time::Duration) -> ServiceError {
 }
 
 /// Checks email and password, with throttling per account and per client address.
-/// Unknown email and wrong password give the same error, after the same work.
+/// Unknown email, no password and wrong password give the same error, after the same work.
+/// Only then does `local` say whether this account may use a password at all, so the
+/// refusal reveals nothing to someone who does not know the password.
 pub async fn authenticate(
     pool: &PgPool,
     throttle: &LoginThrottle,
+    local: LocalLogin,
     email: &str,
     password: &str,
     address: Option<IpAddr>,
@@ -424,13 +428,17 @@ pub async fn authenticate(
     )
     .fetch_optional(pool)
     .await?;
-    let stored = row.as_ref().map(|r| r.password_hash.clone());
+    let stored = row.as_ref().and_then(|r| r.password_hash.clone());
     let password_ok = passwords::verify(stored, password.to_string()).await?;
     match row {
         Some(r) if password_ok && !r.disabled => {
             throttle.record_success(&account, address);
+            let user = user_info(r.id, r.email, r.name, r.roles);
+            if !local.permits(&user.roles) {
+                return Err(ServiceError::LocalLoginRefused);
+            }
             Ok(SignedIn {
-                user: user_info(r.id, r.email, r.name, r.roles),
+                user,
                 session_epoch: r.session_epoch,
             })
         }
@@ -486,6 +494,12 @@ pub async fn change_password(
         .fetch_optional(pool)
         .await?
         .ok_or(ServiceError::NotFound)?;
+    let Some(stored) = stored else {
+        return Err(ServiceError::Conflict {
+            en: "Your account has no password: you sign in through single sign-on. An admin can set a password for you.",
+            de: "Ihr Konto hat kein Passwort: Sie melden sich per Single Sign-on an. Ein Admin kann Ihnen ein Passwort setzen.",
+        });
+    };
     if !passwords::verify(Some(stored), current.to_string()).await? {
         return Err(ServiceError::invalid(
             "current_password",
@@ -518,6 +532,47 @@ pub async fn change_password(
     tx.commit().await?;
     auth_cache::invalidate();
     Ok(epoch)
+}
+
+/// An admin sets (or replaces) another person's password, e.g. a break-glass password for
+/// someone who signs in through single sign-on. Their sessions end.
+pub async fn set_password(
+    pool: &PgPool,
+    actor: &Actor,
+    user_id: i64,
+    password: &str,
+) -> Result<(), ServiceError> {
+    actor.require_admin()?;
+    validate_password("password", password)?;
+    let hash = passwords::hash(password.to_string()).await?;
+    let mut tx = pool.begin().await?;
+    let email = sqlx::query_scalar!(
+        "UPDATE users SET password_hash = $2, session_epoch = session_epoch + 1, updated_at = now()
+         WHERE id = $1 RETURNING email",
+        user_id,
+        hash
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(ServiceError::NotFound)?;
+    audit::append(
+        &mut tx,
+        actor,
+        Entry {
+            action: "user.password",
+            release_id: None,
+            old: None,
+            new: Some(json!({
+                "user_id": user_id,
+                "email": email,
+                "by": if matches!(actor, Actor::Cli) { "cli" } else { "admin" },
+            })),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    auth_cache::invalidate();
+    Ok(())
 }
 
 pub async fn find_by_email(pool: &PgPool, email: &str) -> Result<UserInfo, ServiceError> {

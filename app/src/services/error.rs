@@ -26,6 +26,9 @@ pub enum ServiceError {
     SessionRequired,
     #[error("invalid email or password")]
     InvalidCredentials,
+    /// The password was right, but `LOCAL_LOGIN` keeps this account to single sign-on.
+    #[error("password sign-in is not open to this account")]
+    LocalLoginRefused,
     #[error("too many attempts, retry in {retry_after_secs} s")]
     Throttled { retry_after_secs: u64 },
     #[error("database error: {0}")]
@@ -48,6 +51,7 @@ impl ServiceError {
             ServiceError::Forbidden | ServiceError::OnlyFor { .. } => "forbidden",
             ServiceError::SessionRequired => "session_required",
             ServiceError::InvalidCredentials => "invalid_credentials",
+            ServiceError::LocalLoginRefused => "local_login",
             ServiceError::Throttled { .. } => "too_many_requests",
             ServiceError::Db(e) if db_unreachable(e) => "unavailable",
             ServiceError::Db(_) | ServiceError::Internal(_) => "internal",
@@ -81,6 +85,12 @@ impl ServiceError {
                     "Unbekannte E-Mail-Adresse oder falsches Passwort.",
                 )
                 .into(),
+            ServiceError::LocalLoginRefused => lang
+                .pick(
+                    "Sign-in with a password is not open to this account; use single sign-on.",
+                    "Die Anmeldung mit Passwort steht diesem Konto nicht offen; bitte Single Sign-on verwenden.",
+                )
+                .into(),
             ServiceError::Throttled { retry_after_secs } => match lang {
                 Lang::En => format!(
                     "Too many failed sign-in attempts. Try again in {} minutes.",
@@ -110,7 +120,8 @@ impl ServiceError {
             ServiceError::Conflict { .. } => StatusCode::CONFLICT,
             ServiceError::Forbidden
             | ServiceError::OnlyFor { .. }
-            | ServiceError::SessionRequired => StatusCode::FORBIDDEN,
+            | ServiceError::SessionRequired
+            | ServiceError::LocalLoginRefused => StatusCode::FORBIDDEN,
             ServiceError::InvalidCredentials => StatusCode::UNAUTHORIZED,
             ServiceError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             ServiceError::Db(e) if db_unreachable(e) => StatusCode::SERVICE_UNAVAILABLE,

@@ -32,6 +32,7 @@ pub mod probes;
 pub mod release_store;
 pub mod releases;
 pub mod signoffs;
+pub mod sso;
 pub mod status;
 pub mod storage;
 pub mod templates;

@@ -5,7 +5,9 @@ use super::{use_lang, use_user};
 use crate::domain::account::{Role, UserRecord, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
 use crate::domain::time::berlin_display;
 use crate::i18n::{Label, Lang};
-use crate::server_fns::accounts::{list_users, CreateUser, SetUserDisabled, UpdateUserRoles};
+use crate::server_fns::accounts::{
+    list_users, CreateUser, SetUserDisabled, SetUserPassword, UpdateUserRoles,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -55,6 +57,7 @@ pub fn AdminUsersPage() -> impl IntoView {
     let create = ServerAction::<CreateUser>::new();
     let update = ServerAction::<UpdateUserRoles>::new();
     let disable = ServerAction::<SetUserDisabled>::new();
+    let password = ServerAction::<SetUserPassword>::new();
     let users = Resource::new(
         move || {
             (
@@ -70,6 +73,7 @@ pub fn AdminUsersPage() -> impl IntoView {
             create.value().get().and_then(|r| r.err()),
             update.value().get().and_then(|r| r.err()),
             disable.value().get().and_then(|r| r.err()),
+            password.value().get().and_then(|r| r.err()),
         ];
         failed
             .into_iter()
@@ -112,7 +116,7 @@ pub fn AdminUsersPage() -> impl IntoView {
                                     <th>{lang.pick("State", "Zustand")}</th>
                                 </tr></thead>
                                 <tbody>
-                                    {list.into_iter().map(|u| view! { <UserRow lang u update disable/> }).collect_view()}
+                                    {list.into_iter().map(|u| view! { <UserRow lang u update disable password/> }).collect_view()}
                                 </tbody>
                             </table>
                         }.into_any(),
@@ -156,6 +160,7 @@ fn UserRow(
     u: UserRecord,
     update: ServerAction<UpdateUserRoles>,
     disable: ServerAction<SetUserDisabled>,
+    password: ServerAction<SetUserPassword>,
 ) -> impl IntoView {
     let id = u.user.id;
     let state = if u.disabled {
@@ -189,6 +194,21 @@ fn UserRow(
                     <input type="hidden" name="disabled" value=toggle_to/>
                     <button type="submit" class=if u.disabled { "" } else { "danger" }>{toggle_label}</button>
                 </ActionForm>
+                // People who sign in through the provider have no password; an admin can give
+                // one (break-glass), which also ends their sessions.
+                <details class="set-password">
+                    <summary>{lang.pick("Set password", "Passwort setzen")}</summary>
+                    <ActionForm action=password attr:class="stack"
+                        attr:data-ok=lang.pick("Password set; that person's sessions have ended.", "Passwort gesetzt; die Sitzungen dieser Person sind beendet.")>
+                        <input type="hidden" name="user_id" value=id/>
+                        <label>
+                            {lang.pick("New password (at least 8 characters)", "Neues Passwort (mindestens 8 Zeichen)")}
+                            <input type="password" name="password" autocomplete="new-password" required
+                                minlength=PASSWORD_MIN_CHARS maxlength=PASSWORD_MAX_CHARS/>
+                        </label>
+                        <button type="submit">{lang.pick("Set password", "Passwort setzen")}</button>
+                    </ActionForm>
+                </details>
             </td>
         </tr>
     }

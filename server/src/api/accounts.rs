@@ -9,7 +9,7 @@ use app::services::tokens;
 use app::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, patch, post};
+use axum::routing::{delete, get, patch, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
         .route("/me/password", post(change_password))
         .route("/users", get(list_users).post(create_user))
         .route("/users/{id}", patch(update_user))
+        .route("/users/{id}/password", put(set_password))
         .route("/tokens", get(list_tokens).post(issue_token))
         .route("/tokens/{id}", delete(revoke_token))
 }
@@ -75,8 +76,15 @@ async fn sign_in(
     session: Session,
     ApiJson(c): ApiJson<Credentials>,
 ) -> Result<Json<Person>, ApiError> {
-    let signed_in =
-        accounts::authenticate(&state.pool, &state.throttle, &c.email, &c.password, addr).await?;
+    let signed_in = accounts::authenticate(
+        &state.pool,
+        &state.throttle,
+        state.auth.local_login,
+        &c.email,
+        &c.password,
+        addr,
+    )
+    .await?;
     auth::start_session(&session, &signed_in).await?;
     Ok(Json(Person::from(&signed_in.user)))
 }
@@ -156,6 +164,23 @@ async fn create_user(
 struct UserPatch {
     roles: Option<Vec<String>>,
     disabled: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct NewPassword {
+    password: String,
+}
+
+/// An admin sets someone's password (for instance a break-glass password for a person who
+/// signs in through single sign-on); that person's sessions end.
+async fn set_password(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<NewPassword>,
+) -> Result<StatusCode, ApiError> {
+    accounts::set_password(&state.pool, &user.actor(), id, &b.password).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn update_user(

@@ -47,7 +47,33 @@ async fn migrations_go_down_one_step_and_up_again(pool: PgPool) {
     };
     assert_eq!(tables(pool.clone()).await, 6);
 
-    // Each `down` reverts one migration: notifications (the outbox turns back into the
+    // The first `down` reverts single sign-on: a person without a password keeps their
+    // account, with a password nobody knows, and the provider columns go.
+    sqlx::query(
+        "INSERT INTO users (email, password_hash, roles, oidc_issuer, oidc_subject)
+         VALUES ('sso@example.org', NULL, '{viewer}', 'https://id.example.org', 'sub-1')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let down = shipgate(&["migrate", "down"], &env, None);
+    assert!(down.status.success(), "{}", stderr(&down));
+    let hash: String =
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE email = 'sso@example.org'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    let sso_columns: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = 'users' AND column_name LIKE 'oidc_%'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(sso_columns, 0);
+    assert_eq!(tables(pool.clone()).await, 6);
+
+    // Each further `down` reverts one migration: notifications (the outbox turns back into the
     // webhook deliveries), go-live and dossiers, monitoring, evidence, releases, then
     // accounts.
     for left in [5, 4, 3, 2, 1, 0] {
@@ -126,6 +152,44 @@ async fn operator_adds_a_user_and_issues_a_token(pool: PgPool) {
             .await
             .status(),
         200
+    );
+
+    // Break-glass from the host: a new password, the old one gone.
+    let set = shipgate(
+        &["user", "set-password", "po@example.org"],
+        &env,
+        Some("another long password\n"),
+    );
+    assert!(set.status.success(), "{}", stderr(&set));
+    assert_eq!(
+        app.sign_in("po@example.org", "a long enough password")
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        app.sign_in("po@example.org", "another long password")
+            .await
+            .status(),
+        200
+    );
+    let by: String = sqlx::query_scalar(
+        "SELECT new_value->>'by' FROM audit_log WHERE action = 'user.password' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(by, "cli");
+    let nobody = shipgate(
+        &["user", "set-password", "nobody@example.org"],
+        &env,
+        Some("another long password\n"),
+    );
+    assert!(!nobody.status.success());
+    assert!(
+        stderr(&nobody).contains("no account"),
+        "{}",
+        stderr(&nobody)
     );
 }
 

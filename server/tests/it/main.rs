@@ -18,4 +18,5 @@ mod probes;
 mod readiness;
 mod releases;
 mod sessions;
+mod sso;
 mod trust;

@@ -1,6 +1,7 @@
 //! Test harness: a real Shipgate on a random port over a fresh database per test.
 #![allow(dead_code)]
 
+pub mod oidc;
 pub mod responder;
 pub mod smtp;
 pub mod team;
@@ -50,6 +51,8 @@ pub fn settings(database_url: &str) -> Settings {
             ..Default::default()
         },
         notify: Default::default(),
+        sso: None,
+        local_login: shipgate_server::config::LocalLogin::On,
     }
 }
 
